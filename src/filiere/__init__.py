@@ -1,0 +1,6 @@
+"""filiere: detect, trace and report the financing of terrorism."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]
