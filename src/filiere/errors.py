@@ -37,9 +37,7 @@ class MissingExtraError(FiliereError, ImportError):
     status_code = 500
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"this feature needs the '{module}' package: install it with `pip install 'filiere[{extra}]'`"
-        )
+        super().__init__(f"this feature needs the '{module}' package: install it with `pip install 'filiere[{extra}]'`")
         self.module = module
         self.extra = extra
 

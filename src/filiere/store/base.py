@@ -71,7 +71,8 @@ class Store(abc.ABC):
 
     # ---- shared behaviour ----------------------------------------------------------------
     def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        return self.query_arrow(sql, params).to_pylist()
+        rows: list[dict[str, Any]] = self.query_arrow(sql, params).to_pylist()
+        return rows
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.query(sql, params)
@@ -95,9 +96,7 @@ class Store(abc.ABC):
             with self.transaction():
                 for stmt in _split_sql(m.sql):
                     self.execute(stmt)
-                self.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)", [m.version, m.name]
-                )
+                self.execute("INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)", [m.version, m.name])
             applied.append(m)
         return applied
 

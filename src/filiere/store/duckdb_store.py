@@ -38,7 +38,7 @@ class DuckDBStore(Store):
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        config = {"memory_limit": memory_limit, "threads": threads}
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit, "threads": threads}
         deadline = time.monotonic() + lock_timeout_s
         delay = 0.02
         while True:
