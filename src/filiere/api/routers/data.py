@@ -1,0 +1,7 @@
+"""data routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["data"])
