@@ -55,3 +55,10 @@ def to_code(value: str) -> str | None:
         return NAME_TO_CODE[v]
     u = v.upper()
     return u if u in KNOWN_CODES else None
+
+
+def lookup_rows() -> tuple[list[str], list[str]]:
+    """(key, code) pairs for a SQL join: every name (exact) and every code (upper case)."""
+    keys = list(NAME_TO_CODE) + sorted(KNOWN_CODES)
+    codes = list(NAME_TO_CODE.values()) + sorted(KNOWN_CODES)
+    return keys, codes
