@@ -1,0 +1,155 @@
+"""Each library rule fires on a constructed positive case and stays silent on a near-miss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from rule_fixtures import accounts, parties, tx
+
+from filiere.rules import load_global_params, load_rules
+from filiere.rules.context import ContextInputs
+from filiere.rules.engine import run_rules
+
+RULES = {r.id: r for r in load_rules()}
+GLOBALS = load_global_params()
+
+
+def fired(rule_id: str, inputs: ContextInputs) -> set[str]:
+    run = run_rules([RULES[rule_id]], inputs, global_params=GLOBALS)
+    assert rule_id not in run.skipped, run.skipped
+    return set(run.hits.column("tx_id").to_pylist())
+
+
+def structuring(amount: float) -> ContextInputs:
+    rows = [{"src": f"1:S{i}", "dst": "1:B", "amount": amount, "fmt": "Cash", "h": i * 5} for i in range(4)]
+    return ContextInputs(tx(rows))
+
+
+def pass_through(out_amount: float) -> ContextInputs:
+    rows = [
+        {"src": "1:X", "dst": "1:P", "amount": 9000, "h": 0},
+        {"src": "1:Y", "dst": "1:P", "amount": 3000, "h": 1},
+        {"src": "1:P", "dst": "1:Z", "amount": out_amount, "h": 5},
+    ]
+    return ContextInputs(tx(rows))
+
+
+def dispersal(n_out: int) -> ContextInputs:
+    rows: list[dict[str, Any]] = [{"src": "1:R", "dst": "1:K", "amount": 50000, "h": 0}]
+    rows += [{"src": "1:K", "dst": f"1:O{i}", "amount": 6000, "h": 1 + i} for i in range(n_out)]
+    return ContextInputs(tx(rows))
+
+
+def collection(n_senders: int, kind: str) -> ContextInputs:
+    rows = [{"src": f"2:M{i}", "dst": "2:W", "amount": 20, "h": i} for i in range(n_senders)]
+    return ContextInputs(tx(rows), accounts=accounts([{"account_id": "2:W", "kind": kind}]))
+
+
+def fan(n: int, direction: str) -> ContextInputs:
+    if direction == "in":
+        rows = [{"src": f"1:F{i}", "dst": "1:H", "h": i} for i in range(n)]
+    else:
+        rows = [{"src": "1:H", "dst": f"1:F{i}", "h": i} for i in range(n)]
+    return ContextInputs(tx(rows))
+
+
+def npo(first_seen_days_ago: float, amount: float) -> ContextInputs:
+    rows = [
+        {"src": "1:D0", "dst": "1:N", "amount": 50, "h": 0},
+        {"src": "1:D1", "dst": "1:N", "amount": amount, "h": first_seen_days_ago * 24},
+    ]
+    acc = accounts([{"account_id": "1:N", "owner": "p-npo"}])
+    par = parties([{"party_id": "p-npo", "schema": "Organization", "entity_type": "npo", "country": "fr"}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par)
+
+
+def npo_transfer(country: str) -> ContextInputs:
+    rows = [{"src": "1:N", "dst": "9:Q", "amount": 4000, "h": 0}]
+    acc = accounts([{"account_id": "1:N", "owner": "p-npo"}, {"account_id": "9:Q", "owner": "p-q"}])
+    par = parties(
+        [
+            {"party_id": "p-npo", "schema": "Organization", "entity_type": "npo", "country": "fr"},
+            {"party_id": "p-q", "country": country},
+        ]
+    )
+    return ContextInputs(tx(rows), accounts=acc, parties=par, high_risk_countries=GLOBALS["high_risk_countries"])
+
+
+def crypto(address: str) -> ContextInputs:
+    rows = [{"src": "1:C", "dst": f"btc:{address}", "amount": 0.5, "currency": "XBT", "fmt": "Bitcoin"}]
+    tagged = pa.table({"address": ["1BadAddr"], "tag": ["ransomware"]})
+    return ContextInputs(tx(rows), tagged_addresses=tagged)
+
+
+def loan_travel(with_cash_out: bool) -> ContextInputs:
+    rows: list[dict[str, Any]] = [
+        {"src": "1:LENDER", "dst": "1:L", "amount": 5000, "h": 0, "properties": '{"purpose": "loan"}'}
+    ]
+    if with_cash_out:
+        rows.append({"src": "1:L", "dst": "1:CASH", "amount": 4000, "fmt": "Cash", "h": 24})
+    rows.append({"src": "1:L", "dst": "1:AIR", "amount": 600, "h": 72, "properties": '{"purpose": "travel"}'})
+    return ContextInputs(tx(rows))
+
+
+def shared_phone(n_sharing: int) -> ContextInputs:
+    accs = [{"account_id": f"3:W{i}", "kind": "mobile", "owner": f"p{i}"} for i in range(4)]
+    pars = [{"party_id": f"p{i}", "phone": "+22370000000" if i < n_sharing else f"+2237000000{i}"} for i in range(4)]
+    rows = [{"src": "3:DONOR", "dst": "3:W0", "amount": 25}]
+    return ContextInputs(tx(rows), accounts=accounts(accs), parties=parties(pars))
+
+
+def round_amounts(amount: float) -> ContextInputs:
+    rows = [{"src": "1:R", "dst": f"1:S{i}", "amount": amount, "h": i * 10} for i in range(3)]
+    return ContextInputs(tx(rows))
+
+
+def corridor(country: str) -> ContextInputs:
+    rows = [{"src": "1:A", "dst": "5:B", "amount": 8000}]
+    acc = accounts([{"account_id": "1:A", "owner": "pa"}, {"account_id": "5:B", "owner": "pb"}])
+    par = parties([{"party_id": "pa", "country": "fr"}, {"party_id": "pb", "country": country}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par, high_risk_countries=GLOBALS["high_risk_countries"])
+
+
+def sanctions(hit: bool) -> ContextInputs:
+    rows = [{"src": "1:A", "dst": "1:B"}]
+    acc = accounts([{"account_id": "1:B", "owner": "pb"}])
+    return ContextInputs(tx(rows), accounts=acc, list_hit_parties=["pb"] if hit else [])
+
+
+CASES: dict[str, tuple[ContextInputs, ContextInputs]] = {
+    "structuring-cash": (structuring(9500), structuring(12000)),
+    "pass-through": (pass_through(11800), pass_through(3000)),
+    "rapid-dispersal": (dispersal(6), dispersal(2)),
+    "fan-in-mobile-collection": (collection(12, "mobile"), collection(12, "bank")),
+    "fan-in": (fan(9, "in"), fan(4, "in")),
+    "fan-out": (fan(9, "out"), fan(4, "out")),
+    "npo-new-large-deposit": (npo(10, 20000), npo(200, 20000)),
+    "npo-high-risk-transfer": (npo_transfer("ml"), npo_transfer("be")),
+    "crypto-tagged-address": (crypto("1BadAddr"), crypto("1CleanAddr")),
+    "loan-cashout-travel": (loan_travel(True), loan_travel(False)),
+    "wallets-sharing-phone": (shared_phone(3), shared_phone(1)),
+    "round-amounts": (round_amounts(7000), round_amounts(7013)),
+    "high-risk-corridor": (corridor("sy"), corridor("de")),
+    "sanctions-counterparty": (sanctions(True), sanctions(False)),
+}
+
+
+def test_every_library_rule_has_a_case() -> None:
+    assert set(CASES) == set(RULES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fires_on_positive_and_not_on_negative(rule_id: str) -> None:
+    positive, negative = CASES[rule_id]
+    assert fired(rule_id, positive), f"{rule_id} did not fire on its positive case"
+    assert not fired(rule_id, negative), f"{rule_id} fired on its negative case"
+
+
+def test_structuring_fires_from_the_third_deposit_only() -> None:
+    assert fired("structuring-cash", structuring(9500)) == {"t2", "t3"}
+
+
+def test_pass_through_fires_on_the_outgoing_transfer() -> None:
+    assert fired("pass-through", pass_through(11800)) == {"t2"}
