@@ -1,0 +1,1 @@
+"""filiere.vectors.crypto"""
