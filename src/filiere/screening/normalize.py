@@ -1,0 +1,162 @@
+"""Name normalisation for screening: script → Latin, case, diacritics, punctuation, honorifics,
+legal forms, particles; then per-token keys that forgive transliteration confusions.
+
+Three keys per token:
+
+* ``canon``: lower-case ASCII with transliteration confusions folded (y/i, ou/u, dh/z, q/k, sh/ch,
+  doubled letters…); compared by edit distance.
+* ``skel``: the consonant skeleton of ``canon`` (vowels and y/w removed). Arabic script is written
+  without short vowels, so an Arabic-script name transliterates to its skeleton ("aymn" for
+  "Ayman"): the skeleton is what a Latin spelling and an Arabic one have in common.
+* ``phon``: the metaphone key (rigour), for the blocking index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rigour.text.phonetics import metaphone
+from rigour.text.translit import ascii_text
+
+#: honorifics, titles and ranks dropped from person names
+HONORIFICS = frozenset(
+    """
+    mr mrs ms miss mme mlle m dr doctor prof professor sir dame lord lady sheikh shaikh shaykh sheik cheikh haji
+    hajji hadji alhaji alhadji mullah mulla maulana maulvi mawlawi mawlana mufti imam ayatollah hojatoleslam
+    general gen colonel col major maj captain capt lieutenant lt sergeant sgt commander cdr brigadier admiral
+    marshal rev reverend father fr pastor bishop hon honourable excellency he
+    """.split()  # noqa: SIM905
+)
+#: particles that carry no identity (articles, "son of", "of") and are dropped
+PARTICLES = frozenset(
+    """
+    al el ul bin ben ibn bn bint ould wuld ag de da di du del della der den van von vom zu y e the of and et und
+    """.split()  # noqa: SIM905
+)
+
+_RULES: tuple[tuple[str, str], ...] = (
+    ("sch", "x"),
+    ("tch", "x"),
+    ("tsh", "x"),
+    ("sh", "x"),
+    ("ch", "x"),
+    ("kh", "h"),
+    ("dh", "z"),
+    ("th", "t"),
+    ("gh", "g"),
+    ("ph", "f"),
+    ("zh", "j"),
+    ("dj", "j"),
+    ("ck", "k"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("q", "k"),
+    ("c", "k"),
+    ("y", "i"),
+    ("w", "u"),
+)
+_DOUBLE = re.compile(r"(.)\1+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_VOWELS = re.compile(r"[aeiou]")
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_SPLIT = re.compile(r"[^\w]+|_")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One name part with its comparison keys. ``unvoweled``: written without short vowels."""
+
+    text: str
+    canon: str
+    skel: str
+    unvoweled: bool
+
+
+@lru_cache(maxsize=200_000)
+def canon_token(tok: str) -> str:
+    """Fold transliteration confusions: ``zawahiri``, ``dhawahri`` → ``zauahiri``, ``zauahri``."""
+    for a, b in _RULES:
+        if a in tok:
+            tok = tok.replace(a, b)
+    tok = _DOUBLE.sub(r"\1", tok)
+    if len(tok) > 3 and tok.endswith("h") and tok[-2] in "aeiou":
+        tok = tok[:-1]
+    return tok
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(canon: str) -> str:
+    """Consonant skeleton of a canonical token (vowels dropped, doubled letters collapsed)."""
+    if canon.isdigit():
+        return canon
+    return _DOUBLE.sub(r"\1", _VOWELS.sub("", canon))
+
+
+@lru_cache(maxsize=200_000)
+def phonetic(canon: str) -> str:
+    return metaphone(canon) if canon.isalpha() else canon
+
+
+def script_of(text: str) -> str:
+    """``arabic``, ``han``, ``latin`` or ``other`` (the first non-Latin script found)."""
+    if _ARABIC.search(text):
+        return "arabic"
+    if _HAN.search(text):
+        return "han"
+    return "latin"
+
+
+@lru_cache(maxsize=100_000)
+def to_latin(text: str) -> str:
+    """Any script → lower-case ASCII (rigour's transliteration: ICU for Arabic, Han…)."""
+    if not text.isascii():
+        text = text.replace("\u0629", "\u0627")  # ta marbuta is pronounced -a: "فاطمة" → fatma
+        text = ascii_text(unicodedata.normalize("NFC", text))
+    return text.lower()
+
+
+def _org_strip(text: str) -> str:
+    from rigour.names import remove_org_types
+
+    stripped = remove_org_types(text, replacement=" ")
+    return stripped if stripped.strip() else text
+
+
+def name_words(text: str, schema: str | None = None) -> tuple[list[str], str]:
+    """Latin words of a name after dropping honorifics, particles and (non-persons) legal forms."""
+    script = script_of(text)
+    latin = to_latin(text)
+    if schema not in ("Person",):
+        latin = _org_strip(latin)
+    words = [w for w in _NON_ALNUM.split(latin.replace("'", "").replace("?", "")) if w]
+    if script == "arabic":
+        # the article is written attached: "alzwahry" → "zwahry"
+        words = [w[2:] if w.startswith("al") and len(w) > 4 else w for w in words]
+    elif script == "han" and len(words) > 2:
+        # Chinese syllables: surname, then the given name written as one word ("xi jinping")
+        words = [words[0], "".join(words[1:])]
+    out = [w for w in words if w not in PARTICLES and (schema == "Organization" or w not in HONORIFICS)]
+    return (out or words), script
+
+
+def tokenize(text: str, schema: str | None = None) -> list[Token]:
+    """The comparable tokens of a name (see the module docstring)."""
+    words, script = name_words(text, schema)
+    unvoweled = script == "arabic"
+    out: list[Token] = []
+    for w in words:
+        c = canon_token(w)
+        if not c:
+            continue
+        out.append(Token(w, c, skeleton(c), unvoweled))
+    return out
+
+
+def normalize_display(text: str) -> str:
+    """Normalised form of a name, for display in explanations and the pairs output."""
+    return " ".join(t.canon for t in tokenize(text))
