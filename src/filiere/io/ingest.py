@@ -206,7 +206,7 @@ def ingest_files(
             with store.transaction():
                 for b in iter_batches(p, fmt, rep.file_id, mapping=mapping):
                     s, q, d = _store_batch(store, b, rep.file_id)
-                    rep.stored += s
+                    rep.stored += s + b.other
                     rep.quarantined += q
                     rep.duplicates += d
                     rep.read += b.read

@@ -54,7 +54,7 @@ def read_transactions(path: Path | str, fmt: str, *, mapping: Any = None) -> Rea
         raise UserInputError(f"unknown format {fmt!r} (available: {', '.join(FORMATS)})")
     file_id = file_sha256(p, mapping_bytes(mapping))
     result = collect(iter_batches(p, fmt, file_id, mapping=mapping), file_id=file_id, path=str(p))
-    if fmt == "amlworld" and result.transactions.num_rows:
+    if fmt in ("amlworld", "csv", "parquet") and result.transactions.num_rows:
         result.accounts = derive_accounts(result.transactions, file_id)
     return result
 

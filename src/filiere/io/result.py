@@ -45,6 +45,7 @@ class Batch:
     read: int
     accounts: pa.Table | None = None
     parties: pa.Table | None = None
+    other: int = 0  # records stored as something else than a transaction (FtM parties, accounts, links)
     done: int = 0  # progress units (bytes) consumed so far
     total: int = 0
 
@@ -53,9 +54,9 @@ class Batch:
 class ReadResult:
     """Everything read from one file, in filiere's bulk schemas.
 
-    ``read`` counts the file's records (rows, XML transactions, FtM entities that carry a
-    transaction); each is either in ``transactions`` or in ``quarantine`` (duplicates are decided
-    by the store, not the reader).
+    ``read`` counts the file's records (rows, XML transactions, FtM entities): each is in
+    ``transactions``, in ``quarantine``, or (FtM only) one of the ``other`` entities that became a
+    party, an account or an ownership link. Duplicates are decided by the store, not the reader.
     """
 
     transactions: pa.Table
@@ -65,6 +66,7 @@ class ReadResult:
     read: int
     file_id: str = ""
     path: str = ""
+    other: int = 0
 
 
 @dataclass(slots=True)
@@ -152,8 +154,9 @@ def collect(batches: Iterator[Batch], *, file_id: str, path: str) -> ReadResult:
     qs: list[pa.Table] = []
     accs: list[pa.Table | None] = []
     parties: list[pa.Table | None] = []
-    read = 0
+    read = other = 0
     for b in batches:
+        other += b.other
         txs.append(b.transactions)
         qs.append(b.quarantine)
         accs.append(b.accounts)
@@ -165,6 +168,7 @@ def collect(batches: Iterator[Batch], *, file_id: str, path: str) -> ReadResult:
         parties=concat(parties, PARTY_SCHEMA),
         quarantine=concat(qs, QUARANTINE_SCHEMA),
         read=read,
+        other=other,
         file_id=file_id,
         path=path,
     )
