@@ -102,19 +102,26 @@ def config_for(settings: Settings) -> MatcherConfig:
     return MatcherConfig.from_settings(settings.area("screening"))
 
 
-def get_screener(settings: Settings) -> Screener:
-    """A screener for the workspace, cached per workspace and rebuilt when a list version changes."""
+def get_screener(settings: Settings, store: Store | None = None) -> Screener:
+    """A screener for the workspace, cached per workspace and rebuilt when a list version changes.
+
+    ``store``: an already open store of that workspace (a service's unit of work); else one is
+    opened read-only for the check.
+    """
+    if store is None:
+        from filiere.store import open_store
+
+        with open_store(settings, read_only=True) as own:
+            return get_screener(settings, own)
     from filiere.screening.repository import current_fingerprint
-    from filiere.store import open_store
 
     key = str(Path(settings.workspace).resolve())
-    with open_store(settings, read_only=True) as store:
-        fp = current_fingerprint(store)
-        with _LOCK:
-            cached = _CACHE.get(key)
-            if cached is not None and cached.fingerprint == fp:
-                return cached
-        screener = Screener.from_store(store, config_for(settings))
+    fp = current_fingerprint(store)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached.fingerprint == fp:
+            return cached
+    screener = Screener.from_store(store, config_for(settings))
     with _LOCK:
         _CACHE[key] = screener
     return screener
