@@ -60,6 +60,10 @@ def _text(el: Any, *path: str) -> str | None:
     return t or None
 
 
+def _kids(el: Any | None) -> list[Any]:
+    return list(el) if el is not None else []
+
+
 def _attr(el: Any | None, name: str) -> str | None:
     if el is None:
         return None
@@ -274,7 +278,7 @@ def _pacs008(root: Any, out: _Out) -> None:
         else:
             tx_id = f"{prefix}:{out.n}"
         charges = [(_text(c, "Amt"), _attr(_find(c, "Amt"), "Ccy")) for c in _children(tx, "ChrgsInf")]
-        ustrd = [str(u.text).strip() for u in _find(tx, "RmtInf") or [] if _ln(u) == "Ustrd" and u.text]
+        ustrd = [str(u.text).strip() for u in _kids(_find(tx, "RmtInf")) if _ln(u) == "Ustrd" and u.text]
         out.txs.append(
             {
                 "tx_id": tx_id,
@@ -394,7 +398,7 @@ def _camt053(root: Any, out: _Out) -> None:
                 ]
                 ustrd = [
                     str(u.text).strip()
-                    for u in (_find(d, "RmtInf") if d is not None else None) or []
+                    for u in _kids(_find(d, "RmtInf") if d is not None else None)
                     if _ln(u) == "Ustrd" and u.text
                 ]
                 if credit:
