@@ -77,10 +77,17 @@ def _read(path: Path) -> pa.Table:
         import pyarrow.parquet as pq
 
         return pq.read_table(path)
+    import csv
+
     import pyarrow.csv as pacsv
 
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    # codes and ids keep their leading zeros
+    as_text = {c: pa.string() for c in header if c.lower().strip() in ("hs_code", "trade_id", "importer", "exporter")}
     try:
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        opts = pacsv.ConvertOptions(strings_can_be_null=True, column_types=as_text)
+        return pacsv.read_csv(path, convert_options=opts)
     except pa.ArrowInvalid as exc:
         raise UserInputError(f"{path}: malformed CSV: {exc}") from exc
 
