@@ -231,9 +231,10 @@ def _split(out: pa.Table, path: str) -> tuple[pa.Table, pa.Table]:
 
 
 def iter_transactions(
-    path: Path, file_id: str, *, chunk_bytes: int = CHUNK_BYTES, con: duckdb.DuckDBPyConnection | None = None
+    path: Path, file_id: str, *, chunk_bytes: int | None = None, con: duckdb.DuckDBPyConnection | None = None
 ) -> Iterator[Batch]:
-    """Read an AMLworld transactions file piece by piece."""
+    """Read an AMLworld transactions file piece by piece (``chunk_bytes``, default ``CHUNK_BYTES``)."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     own = con is None
     con = con or reader_connection()
     sql = _transform_sql(tx_id_prefix(file_id), file_id)

@@ -29,7 +29,7 @@ def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, list[dict[str, Any]]]:
+def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, list[dict[str, Any]], bool]:
     import pyarrow.csv as pcsv
 
     try:
@@ -38,6 +38,12 @@ def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, list[dict[str, Any]]]:
         raise UnreadableFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    replaced = False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # mark undecodable bytes with U+FFFD; their rows go to quarantine
+        data = data.decode("utf-8", "replace").encode("utf-8")
+        replaced = True
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
     if b"\x00" in first:
         raise UnreadableFileError(f"{path}: binary data, not a CSV file")
@@ -93,7 +99,7 @@ def _read_csv(path: Path, m: Mapping) -> tuple[pa.Table, list[dict[str, Any]]]:
     rows = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), rejected)[: table.num_rows]
     if len(rows) < table.num_rows:  # a row number was unknown: fall back to ordinals
         rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    return table.append_column("__row", pa.array(rows)), bad
+    return table.append_column("__row", pa.array(rows)), bad, replaced
 
 
 def _read_parquet(path: Path, m: Mapping) -> pa.Table:
@@ -110,7 +116,7 @@ def _read_parquet(path: Path, m: Mapping) -> pa.Table:
     return t.append_column("__row", pa.array(np.arange(1, t.num_rows + 1, dtype=np.int64)))
 
 
-def _sql(m: Mapping, file_id: str, binary: bool) -> str:
+def _sql(m: Mapping, file_id: str, binary: bool, replaced: bool = False) -> str:
     cols = m.source_columns()
     idx = {c: i for i, c in enumerate(cols)}
 
@@ -118,7 +124,9 @@ def _sql(m: Mapping, file_id: str, binary: bool) -> str:
         return f'"{c}"' if not binary else f'try(decode("{c}"))'
 
     dec = ", ".join(f"trim(CAST({raw(c)} AS VARCHAR)) AS v{i}" for c, i in idx.items())
-    enc_ok = " AND ".join(f'("{c}" IS NULL OR {raw(c)} IS NOT NULL)' for c, i in idx.items()) if binary else "true"
+    enc_ok = " AND ".join(f'("{c}" IS NULL OR {raw(c)} IS NOT NULL)' for c in idx) if binary else "true"
+    if replaced:
+        enc_ok += " AND " + " AND ".join(f"NOT contains(coalesce({raw(c)}, ''), chr(65533))" for c in idx)
     c = m.columns
 
     def v(name: str | None) -> str:
@@ -300,8 +308,9 @@ def _sql(m: Mapping, file_id: str, binary: bool) -> str:
 def iter_mapped(path: Path, fmt: str, file_id: str, mapping: Any) -> Iterator[Batch]:
     m = load_mapping(mapping)
     bad: list[dict[str, Any]] = []
+    replaced = False
     if fmt == "csv":
-        src, bad = _read_csv(path, m)
+        src, bad, replaced = _read_csv(path, m)
     elif fmt == "parquet":
         src = _read_parquet(path, m)
     else:  # pragma: no cover - dispatch guards this
@@ -309,7 +318,7 @@ def iter_mapped(path: Path, fmt: str, file_id: str, mapping: Any) -> Iterator[Ba
     con = reader_connection()
     try:
         con.register("src", src)
-        out = to_arrow(con, _sql(m, file_id, binary=fmt == "csv"))
+        out = to_arrow(con, _sql(m, file_id, binary=fmt == "csv", replaced=replaced))
     finally:
         con.close()
     isbad = pc.is_valid(out["q_reason"])
