@@ -68,7 +68,9 @@ def compile_rule(rule: Rule, columns: frozenset[str], global_params: Mapping[str
     if rule.aggregates and window_s is None:
         raise UserInputError(f"{where}: aggregates need a window (e.g. window: 24h)")
     for name, expr in rule.aggregates.items():
-        sql, u = render(expr, where=f"{where}: aggregates.{name}", columns=columns, params=params, allow_aggregates=True)
+        sql, u = render(
+            expr, where=f"{where}: aggregates.{name}", columns=columns, params=params, allow_aggregates=True
+        )
         used |= u
         agg_cols.append(f'{sql} OVER w AS "{name}"')
     having_cols = columns | frozenset(rule.aggregates)

@@ -13,11 +13,11 @@ Example (``library/structuring.yml``)::
     title: Cash deposits just below the reporting threshold
     scope: account            # transaction | account | party
     window: 24h
-    when: "direction = 'in' AND payment_format = 'Cash' AND amount_usd BETWEEN $threshold * (1 - $margin) AND $threshold"
+    when: "direction = 'in' AND payment_format = 'Cash' AND amount_usd BETWEEN $low AND $threshold"
     aggregates:
       n: "count(*)"
     having: "n >= $min_count"
-    params: {threshold: 10000, margin: 0.1, min_count: 3}
+    params: {threshold: 10000, low: 9000, min_count: 3}
 """
 
 from __future__ import annotations

@@ -1,0 +1,360 @@
+"""Honest temporal evaluation: sort by time, train on the first 60%, pick the threshold on the next
+20%, report on the last 20% — the AMLworld protocol — with a raw-columns LightGBM baseline run on
+the same split.
+
+Features are causal (a transaction sees only transactions at or before its time), so computing them
+once over the whole file leaks nothing from the future into earlier rows; labels are never features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from filiere.errors import UserInputError
+from filiere.rules import load_global_params, load_rules
+from filiere.rules.context import ContextInputs, load_tagpacks
+from filiere.scoring.features import RAW_FEATURES, FeatureSet, build_features, to_matrix
+from filiere.scoring.model import TrainConfig, binary_metrics, f1_threshold, train_booster
+
+log = logging.getLogger(__name__)
+
+SPLIT = (0.6, 0.2, 0.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    train: slice
+    val: slice
+    test: slice
+
+
+def sort_by_time(tx: pa.Table) -> pa.Table:
+    """Rows in time order (ties kept in file order)."""
+    keys = [("ts", "ascending")]
+    if "source_row" in tx.column_names:
+        keys.append(("source_row", "ascending"))
+    keys.append(("tx_id", "ascending"))
+    return tx.sort_by(keys)
+
+
+def temporal_split(n: int, fractions: tuple[float, float, float] = SPLIT) -> Split:
+    """Contiguous 60/20/20 slices of rows already in time order."""
+    a = int(n * fractions[0])
+    b = int(n * (fractions[0] + fractions[1]))
+    return Split(slice(0, a), slice(a, b), slice(b, n))
+
+
+def data_fingerprint(tx: pa.Table) -> dict[str, Any]:
+    """Rows, time span and an order-independent hash of the transactions (ids, times, amounts, labels)."""
+    con = duckdb.connect()
+    try:
+        con.register("__t", tx.select(["tx_id", "ts", "amount_paid", "is_laundering"]))
+        n, t0, t1, h, pos = con.execute(
+            "SELECT count(*), min(ts), max(ts), "
+            "bit_xor(hash(tx_id, ts, amount_paid, coalesce(is_laundering, FALSE))), "
+            "count(*) FILTER (WHERE is_laundering) FROM __t"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    digest = hashlib.sha256(f"{n}|{t0}|{t1}|{h}".encode()).hexdigest()[:16]
+    return {"rows": int(n), "ts_min": str(t0), "ts_max": str(t1), "positives": int(pos or 0), "sha": digest}
+
+
+def read_pattern_rows(patterns_path: Path, header: str) -> pa.Table:
+    """The transactions listed in an AMLworld ``patterns.txt`` (with a ``pattern_type`` column)."""
+    from filiere.io import read_transactions
+
+    lines: list[str] = []
+    types: list[str] = []
+    current: str | None = None
+    for raw in patterns_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if line.startswith("BEGIN LAUNDERING ATTEMPT"):
+            current = line.split("-", 1)[1].split(":", 1)[0].strip()
+        elif line.startswith("END LAUNDERING ATTEMPT"):
+            current = None
+        elif current and line:
+            lines.append(line)
+            types.append(current)
+    if not lines:
+        return pa.table({"key": pa.array([], pa.string()), "pattern_type": pa.array([], pa.string())})
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "patterns.csv"
+        p.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        res = read_transactions(p, "amlworld")
+    rows = res.transactions
+    keep = pc.subtract(rows.column("source_row"), 1).to_numpy()
+    typ = pa.array(np.asarray(types, dtype=object)[keep], pa.string())
+    return pa.table({"key": tx_keys(rows), "pattern_type": typ})
+
+
+def tx_keys(tx: pa.Table) -> pa.Array:
+    """A content key that identifies a transaction without its id (to match patterns.txt rows)."""
+    parts = [
+        pc.cast(tx.column("ts"), pa.string()),
+        tx.column("from_account"),
+        tx.column("to_account"),
+        pc.cast(tx.column("amount_paid"), pa.string()),
+        tx.column("payment_currency"),
+        pc.cast(tx.column("amount_received"), pa.string()),
+        tx.column("receiving_currency"),
+        tx.column("payment_format"),
+    ]
+    return pc.binary_join_element_wise(*parts, "|").combine_chunks()
+
+
+def pattern_types_for(tx: pa.Table, patterns: pa.Table) -> pa.Array:
+    """Per transaction, its pattern type when it appears in a patterns.txt block, else null."""
+    con = duckdb.connect()
+    try:
+        con.register("__k", pa.table({"key": tx_keys(tx), "rn": pa.array(np.arange(tx.num_rows))}))
+        con.register("__p", patterns)
+        rel = con.sql(
+            "SELECT t.rn, p.pattern_type FROM __k t LEFT JOIN "
+            "(SELECT key, min(pattern_type) AS pattern_type FROM __p GROUP BY key) p USING (key) ORDER BY t.rn"
+        )
+        fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+        return fetch().column("pattern_type").combine_chunks()
+    finally:
+        con.close()
+
+
+def find_beside(path: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` that exists in ``path``'s folder.
+
+    A name starting with ``*`` is a suffix after the file's stem without ``_Trans`` (AMLworld's
+    ``HI-Small_Trans.csv`` sits beside ``HI-Small_Patterns.txt``).
+    """
+    stem = path.name.removesuffix(".csv").removesuffix("_Trans")
+    for n in names:
+        p = path.parent / (stem + n[1:] if n.startswith("*") else n)
+        if p.exists():
+            return p
+    return None
+
+
+def context_for_file(path: Path, fmt: str, shared_data: Path | None = None) -> ContextInputs:
+    """Transactions (time-sorted) of ``path`` plus parties and accounts of a ``parties.ftm.jsonl`` beside it."""
+    from filiere.io import read_transactions
+
+    res = read_transactions(path, fmt)
+    if res.transactions.num_rows == 0:
+        raise UserInputError(f"{path}: no transactions could be read ({res.quarantine.num_rows} quarantined)")
+    tx = sort_by_time(res.transactions)
+    accounts, parties = res.accounts, res.parties
+    ftm = find_beside(path, ("parties.ftm.jsonl",))
+    if ftm is not None:
+        side = read_transactions(ftm, "ftm")
+        if side.parties.num_rows:
+            parties = side.parties
+        if side.accounts.num_rows:
+            accounts = side.accounts
+    g = load_global_params()
+    tagged = None
+    if shared_data is not None and (shared_data / "crypto").exists():
+        tagged = load_tagpacks(shared_data / "crypto")
+    return ContextInputs(
+        transactions=tx,
+        accounts=accounts,
+        parties=parties,
+        tagged_addresses=tagged,
+        high_risk_countries=list(g.get("high_risk_countries", [])),
+    )
+
+
+def _pr_curve_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
+    for label, (y, p) in curves.items():
+        if y.any():
+            prec, rec, _ = precision_recall_curve(y, p)
+            ax.plot(rec, prec, label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def fit_and_score(
+    fs: FeatureSet, names: list[str], y: np.ndarray, split: Split, config: TrainConfig
+) -> tuple[Any, float, np.ndarray, np.ndarray]:
+    """Train on the train slice, pick the threshold on val; returns (booster, threshold, p_val, p_test)."""
+    X_tr = to_matrix(fs.table.slice(split.train.start, split.train.stop - split.train.start), names)
+    X_va = to_matrix(fs.table.slice(split.val.start, split.val.stop - split.val.start), names)
+    booster = train_booster(
+        X_tr, y[split.train], X_va, y[split.val], names, [c for c in fs.categorical if c in names], config
+    )
+    del X_tr
+    p_val = np.asarray(booster.predict(X_va, num_threads=config.threads))
+    del X_va
+    threshold, _ = f1_threshold(y[split.val], p_val)
+    X_te = to_matrix(fs.table.slice(split.test.start, split.test.stop - split.test.start), names)
+    p_test = np.asarray(booster.predict(X_te, num_threads=config.threads))
+    return booster, threshold, p_val, p_test
+
+
+def evaluate_inputs(
+    inputs: ContextInputs,
+    *,
+    pattern_types: pa.Array | None = None,
+    config: TrainConfig | None = None,
+    rules_overrides: dict[str, Any] | None = None,
+    graph: bool = True,
+    graph_config: Any = None,
+    plot_path: Path | None = None,
+    baseline: bool = True,
+) -> dict[str, Any]:
+    """Temporal evaluation of filiere's model (and the raw baseline) on time-sorted ``inputs``."""
+    t_start = time.perf_counter()
+    cfg = config or TrainConfig()
+    tx = inputs.transactions
+    if "is_laundering" not in tx.column_names or tx.column("is_laundering").null_count == tx.num_rows:
+        raise UserInputError("evaluation needs labelled transactions (is_laundering)")
+    y = pc.fill_null(tx.column("is_laundering"), False).to_numpy(zero_copy_only=False).astype(np.int8)
+    rules = load_rules(overrides=rules_overrides)
+    t0 = time.perf_counter()
+    fs = build_features(inputs, rules=rules, global_params=load_global_params(), graph=graph, graph_config=graph_config)
+    t_features = time.perf_counter() - t0
+    split = temporal_split(tx.num_rows)
+    t0 = time.perf_counter()
+    booster, thr, _p_val, p_test = fit_and_score(fs, fs.names, y, split, cfg)
+    t_train = time.perf_counter() - t0
+    y_te = y[split.test]
+    m = binary_metrics(y_te, p_test, thr)
+    report: dict[str, Any] = {
+        "f1": m["f1"],
+        "precision": m["precision"],
+        "recall": m["recall"],
+        "pr_auc": m["pr_auc"],
+        "threshold": thr,
+        "alerts_per_10k": m["alerts_per_10k"],
+    }
+    pred = p_test >= thr
+    if pattern_types is not None:
+        typ = pattern_types.slice(split.test.start, split.test.stop - split.test.start)
+        typed = typ.is_valid().to_numpy(zero_copy_only=False)
+        pos = y_te.astype(bool)
+        tpos, upos = pos & typed, pos & ~typed
+        report["recall_typed"] = float(pred[tpos].mean()) if tpos.any() else None
+        report["recall_untyped"] = float(pred[upos].mean()) if upos.any() else None
+        report["positives_typed"] = int(tpos.sum())
+        report["positives_untyped"] = int(upos.sum())
+        by_type: dict[str, float] = {}
+        types = np.asarray(typ.to_pylist(), dtype=object)
+        for t in sorted({t for t in types[tpos] if t}):
+            sel = tpos & (types == t)
+            by_type[t] = float(pred[sel].mean())
+        report["recall_by_pattern"] = by_type
+    else:
+        report.update({"recall_typed": None, "recall_untyped": None})
+    report["account_f1"] = _account_f1(tx.slice(split.test.start, split.test.stop - split.test.start), p_test, thr)
+    curves = {"filiere": (y_te, p_test)}
+    if baseline:
+        t0 = time.perf_counter()
+        raw = [n for n in RAW_FEATURES if n in fs.names]
+        _, bthr, _, bp_test = fit_and_score(fs, raw, y, split, cfg)
+        bm = binary_metrics(y_te, bp_test, bthr)
+        report.update({"baseline_f1": bm["f1"], "baseline_pr_auc": bm["pr_auc"], "baseline_threshold": bthr})
+        curves["LightGBM raw columns"] = (y_te, bp_test)
+        report["baseline_seconds"] = time.perf_counter() - t0
+    else:
+        report["baseline_f1"] = None
+    report.update(
+        {
+            "rows_train": split.train.stop - split.train.start,
+            "rows_val": split.val.stop - split.val.start,
+            "rows_test": split.test.stop - split.test.start,
+            "positives_test": int(y_te.sum()),
+            "features": len(fs.names),
+            "trees": int(booster.num_trees()),
+            "rules_ran": [c.rule.id for c in fs.rule_run.compiled] if fs.rule_run else [],
+            "timings": {**fs.timings, "features_s": t_features, "train_s": t_train},
+            "train_split_ts_max": str(tx.column("ts")[split.train.stop - 1]) if split.train.stop else None,
+            "test_split_ts_min": str(tx.column("ts")[split.test.start]) if split.test.stop > split.test.start else None,
+        }
+    )
+    if plot_path is not None:
+        _pr_curve_png(plot_path, curves, f"precision-recall on the last 20% ({report['rows_test']:,} rows)")
+        report["pr_curve"] = str(plot_path)
+    report["seconds"] = time.perf_counter() - t_start
+    return report
+
+
+def _account_f1(tx: pa.Table, p: np.ndarray, thr: float) -> float:
+    """Account-level F1 on the test rows: an account's score is the max of its transactions' scores."""
+    con = duckdb.connect()
+    try:
+        con.register(
+            "__s",
+            pa.table(
+                {
+                    "a": tx.column("from_account"),
+                    "b": tx.column("to_account"),
+                    "y": pc.fill_null(tx.column("is_laundering"), False),
+                    "p": pa.array(p),
+                }
+            ),
+        )
+        tp, fp, fn = con.execute(
+            f"""
+            WITH e AS (SELECT a AS acc, y, p FROM __s UNION ALL SELECT b, y, p FROM __s),
+            g AS (SELECT acc, bool_or(y) AS y, max(p) >= {float(thr)!r} AS flagged FROM e GROUP BY acc)
+            SELECT count(*) FILTER (WHERE y AND flagged), count(*) FILTER (WHERE NOT y AND flagged),
+                   count(*) FILTER (WHERE y AND NOT flagged) FROM g
+            """
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0
+
+
+def evaluate_file(
+    path: Path,
+    fmt: str = "amlworld",
+    *,
+    out_dir: Path | None = None,
+    shared_data: Path | None = None,
+    config: TrainConfig | None = None,
+    graph: bool = True,
+    baseline: bool = True,
+) -> dict[str, Any]:
+    """``filiere evaluate``: read ``path``, evaluate, write the PR-curve PNG (and report) to ``out_dir``."""
+    t0 = time.perf_counter()
+    inputs = context_for_file(path, fmt, shared_data)
+    t_read = time.perf_counter() - t0
+    patterns = find_beside(path, ("patterns.txt", "*_Patterns.txt"))
+    types = None
+    if patterns is not None and fmt == "amlworld":
+        header = path.open(encoding="utf-8").readline().strip()
+        types = pattern_types_for(inputs.transactions, read_pattern_rows(patterns, header))
+    out = out_dir or path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    plot = out / f"{path.stem}.pr_curve.png"
+    report = evaluate_inputs(inputs, pattern_types=types, config=config, graph=graph, plot_path=plot, baseline=baseline)
+    report["timings"]["read_s"] = t_read
+    report["seconds"] = time.perf_counter() - t0
+    report["file"] = str(path)
+    report["patterns_file"] = str(patterns) if patterns else None
+    return report

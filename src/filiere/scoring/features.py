@@ -1,0 +1,282 @@
+"""The model's feature table: raw columns, causal account history, pattern features, rule flags.
+
+Every feature of a transaction is computed from it and from transactions at or before its time
+(never later), so the same table serves training, temporal evaluation and scoring. Bulk work is
+DuckDB SQL (window functions) and the pattern engine's compiled kernels; nothing loops over rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from filiere.model.currencies import NAME_TO_CODE
+from filiere.model.schemas import PAYMENT_FORMATS
+from filiere.rules.context import DEFAULT_USD_RATES, ContextInputs
+from filiere.rules.engine import RuleRun, flag_name, rule_flags, run_rules
+from filiere.rules.spec import Rule
+
+log = logging.getLogger(__name__)
+
+#: stable category codes, so that a model trained on one file reads another the same way
+FORMAT_CODES = {f: i for i, f in enumerate(PAYMENT_FORMATS)}
+CURRENCY_CODES = {c: i for i, c in enumerate(sorted(set(NAME_TO_CODE.values()) | set(NAME_TO_CODE)))}
+CATEGORICAL = ("payment_format", "payment_currency", "receiving_currency")
+
+#: plain-words descriptions of filiere's own features (the pattern engine documents its own)
+RAW_DOCS: dict[str, str] = {
+    "log_amount_paid": "size of the amount paid (log scale, in its own currency)",
+    "log_amount_received": "size of the amount received (log scale)",
+    "log_amount_usd": "size of the amount in US dollars (log scale)",
+    "payment_format": "payment format (cash, wire, ACH, cheque, card, bitcoin, mobile money…)",
+    "payment_currency": "currency paid",
+    "receiving_currency": "currency received",
+    "cross_currency": "paid and received in different currencies",
+    "same_bank": "both accounts at the same bank",
+    "self_transfer": "the account paid itself",
+    "hour": "hour of the day",
+    "weekday": "day of the week",
+    "round_amount": "whole-thousand amount",
+    "cents": "fractional part of the amount",
+    "from_bank_id": "the paying bank",
+    "to_bank_id": "the receiving bank",
+}
+HISTORY_DOCS: dict[str, str] = {
+    "s_n_out": "payments the sender has made so far",
+    "s_n_in": "payments the sender has received so far",
+    "s_age_h": "hours since the sender's first transaction",
+    "s_gap_h": "hours since the sender's previous transaction",
+    "s_amt_ratio": "this amount relative to the sender's average payment so far",
+    "r_n_out": "payments the receiver has made so far",
+    "r_n_in": "payments the receiver has received so far",
+    "r_age_h": "hours since the receiver's first transaction",
+    "r_gap_h": "hours since the receiver's previous transaction",
+    "r_amt_ratio": "this amount relative to the receiver's average incoming payment so far",
+    "pair_n": "earlier payments from this sender to this receiver",
+    "pair_reverse_n": "earlier payments from this receiver back to this sender",
+}
+RAW_FEATURES = tuple(RAW_DOCS)
+HISTORY_FEATURES = tuple(HISTORY_DOCS)
+
+
+@dataclass
+class FeatureSet:
+    """``table``: ``tx_id`` then one column per feature name, rows in the input's order."""
+
+    table: pa.Table
+    names: list[str]
+    categorical: list[str]
+    docs: dict[str, str]
+    rule_run: RuleRun | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def matrix(self, names: Sequence[str] | None = None) -> np.ndarray:
+        return to_matrix(self.table, names or self.names)
+
+
+def to_matrix(table: pa.Table, names: Sequence[str]) -> np.ndarray:
+    """Float64 matrix of ``names`` (nulls become NaN); raises naming a missing feature."""
+    missing = [n for n in names if n not in table.column_names]
+    if missing:
+        from filiere.errors import UserInputError
+
+        raise UserInputError(f"feature table lacks {len(missing)} model feature(s): {', '.join(missing[:5])}")
+    cols = [table.column(n).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for n in names]
+    return np.column_stack(cols) if cols else np.empty((table.num_rows, 0))
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+    tbl = fetch()
+    assert isinstance(tbl, pa.Table)
+    return tbl
+
+
+def _map_sql(name: str, mapping: Mapping[str, int]) -> str:
+    cases = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN {v}" for k, v in mapping.items())
+    return f"CASE {name} {cases} ELSE -1 END"
+
+
+def raw_and_history(con: duckdb.DuckDBPyConnection, usd_rates: Mapping[str, float] | None = None) -> pa.Table:
+    """Raw-column and account-history features of ``__tx`` (registered in ``con`` with a row number
+    column ``__rn``), in ``__rn`` order."""
+    rates = dict(usd_rates or DEFAULT_USD_RATES)
+    con.register(
+        "__frates",
+        pa.table({"currency": pa.array(list(rates), pa.string()), "usd": pa.array(list(rates.values()), pa.float64())}),
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __ft AS
+        SELECT t.__rn, t.tx_id, t.ts, t.from_account, t.to_account,
+               t.amount_paid * coalesce(r.usd, 1.0) AS amount_usd,
+               ln(1 + t.amount_paid) AS log_amount_paid, ln(1 + t.amount_received) AS log_amount_received,
+               ln(1 + t.amount_paid * coalesce(r.usd, 1.0)) AS log_amount_usd,
+               {_map_sql("t.payment_format", FORMAT_CODES)} AS payment_format,
+               {_map_sql("t.payment_currency", CURRENCY_CODES)} AS payment_currency,
+               {_map_sql("t.receiving_currency", CURRENCY_CODES)} AS receiving_currency,
+               (t.payment_currency <> t.receiving_currency)::INTEGER AS cross_currency,
+               (t.from_bank = t.to_bank)::INTEGER AS same_bank,
+               (t.from_account = t.to_account)::INTEGER AS self_transfer,
+               hour(t.ts) AS hour, dayofweek(t.ts) AS weekday,
+               (t.amount_paid >= 1000 AND t.amount_paid % 1000 = 0)::INTEGER AS round_amount,
+               t.amount_paid - floor(t.amount_paid) AS cents,
+               coalesce(TRY_CAST(t.from_bank AS BIGINT), hash(t.from_bank) % 100000) AS from_bank_id,
+               coalesce(TRY_CAST(t.to_bank AS BIGINT), hash(t.to_bank) % 100000) AS to_bank_id
+        FROM __tx t LEFT JOIN __frates r ON r.currency = t.payment_currency
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __fe AS
+        WITH e AS (
+            SELECT __rn, ts, from_account AS account, 'out' AS dir, amount_usd FROM __ft
+            UNION ALL
+            SELECT __rn, ts, to_account AS account, 'in' AS dir, amount_usd FROM __ft
+        )
+        SELECT __rn, dir,
+               count(*) FILTER (WHERE dir = 'out') OVER w AS n_out,
+               count(*) FILTER (WHERE dir = 'in') OVER w AS n_in,
+               date_diff('second', min(ts) OVER w, ts) / 3600.0 AS age_h,
+               date_diff('second', max(ts) OVER wp, ts) / 3600.0 AS gap_h,
+               amount_usd / nullif(avg(amount_usd) FILTER (WHERE dir = 'out') OVER w, 0) AS out_ratio,
+               amount_usd / nullif(avg(amount_usd) FILTER (WHERE dir = 'in') OVER w, 0) AS in_ratio
+        FROM e
+        WINDOW w AS (PARTITION BY account ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+               wp AS (PARTITION BY account ORDER BY ts
+                      RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __fp AS
+        WITH p AS (
+            SELECT __rn, ts, from_account AS a, to_account AS b, 0 AS rev FROM __ft
+            UNION ALL
+            SELECT __rn, ts, to_account AS a, from_account AS b, 1 AS rev FROM __ft
+        )
+        SELECT __rn, rev,
+               count(*) FILTER (WHERE rev = 0) OVER w AS n_fwd,
+               count(*) FILTER (WHERE rev = 1) OVER w AS n_rev
+        FROM p
+        WINDOW w AS (PARTITION BY a, b ORDER BY ts
+                     RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)
+        """
+    )
+    raw = ", ".join(f"f.{c}" for c in RAW_FEATURES)
+    return _fetch(
+        con,
+        f"""
+        SELECT f.tx_id, {raw},
+               s.n_out AS s_n_out, s.n_in AS s_n_in, s.age_h AS s_age_h, s.gap_h AS s_gap_h,
+               s.out_ratio AS s_amt_ratio,
+               r.n_out AS r_n_out, r.n_in AS r_n_in, r.age_h AS r_age_h, r.gap_h AS r_gap_h,
+               r.in_ratio AS r_amt_ratio,
+               pf.n_fwd AS pair_n, pr.n_fwd AS pair_reverse_n
+        FROM __ft f
+        JOIN __fe s ON s.__rn = f.__rn AND s.dir = 'out'
+        JOIN __fe r ON r.__rn = f.__rn AND r.dir = 'in'
+        JOIN __fp pf ON pf.__rn = f.__rn AND pf.rev = 0
+        JOIN __fp pr ON pr.__rn = f.__rn AND pr.rev = 1
+        ORDER BY f.__rn
+        """,
+    )
+
+
+def pattern_features(transactions: pa.Table, config: Any = None) -> tuple[pa.Table | None, dict[str, str]]:
+    """The pattern engine's features (``None`` when :mod:`filiere.graph` lacks them)."""
+    try:
+        from filiere.graph import FEATURE_DOCS, FeatureConfig, compute_features  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("filiere.graph.compute_features not available: no pattern features")
+        return None, {}
+    cfg = config if config is not None else FeatureConfig()
+    feats = compute_features(transactions, cfg)
+    return feats, dict(FEATURE_DOCS)
+
+
+def build_features(
+    inputs: ContextInputs,
+    *,
+    rules: Sequence[Rule] = (),
+    global_params: Mapping[str, Any] | None = None,
+    graph: bool = True,
+    graph_config: Any = None,
+    history: bool = True,
+) -> FeatureSet:
+    """All features of ``inputs.transactions``, rows in its order.
+
+    ``graph=False`` leaves out the pattern engine; ``history=False`` and no rules give the
+    raw-columns baseline.
+    """
+    tx = inputs.transactions
+    timings: dict[str, float] = {}
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        con.register("__tx", tx.append_column("__rn", pa.array(np.arange(tx.num_rows, dtype=np.int64))))
+        t0 = time.perf_counter()
+        base = raw_and_history(con, inputs.usd_rates)
+        timings["history_s"] = time.perf_counter() - t0
+    finally:
+        con.close()
+    names = list(RAW_FEATURES) + (list(HISTORY_FEATURES) if history else [])
+    docs: dict[str, str] = {**RAW_DOCS, **HISTORY_DOCS}
+    table = base.select(["tx_id", *names])
+    if graph:
+        t0 = time.perf_counter()
+        feats, fdocs = pattern_features(tx, graph_config)
+        timings["patterns_s"] = time.perf_counter() - t0
+        if feats is not None:
+            fnames = [c for c in feats.column_names if c != "tx_id" and c not in names]
+            if feats.num_rows != tx.num_rows:
+                raise RuntimeError("pattern features do not cover every transaction")
+            # compute_features returns rows in the input's order (checked on tx_id)
+            if not feats.column("tx_id").equals(tx.column("tx_id")):
+                feats = _align(feats, tx)
+            for n in fnames:
+                table = table.append_column(n, feats.column(n))
+            names += fnames
+            docs.update({n: fdocs.get(n, n) for n in fnames})
+            inputs = ContextInputs(**{**inputs.__dict__, "features": feats})
+    run: RuleRun | None = None
+    active = [r for r in rules if r.enabled]
+    if active:
+        t0 = time.perf_counter()
+        run = run_rules(active, inputs, global_params=global_params)
+        ran = [c.rule.id for c in run.compiled]
+        flags = rule_flags(run.hits, tx.column("tx_id"), ran)
+        for rid in ran:
+            n = flag_name(rid)
+            table = table.append_column(n, flags.column(n))
+            names.append(n)
+            rule = next(r for r in active if r.id == rid)
+            docs[n] = f"red-flag rule fired: {rule.title}"
+        timings["rules_s"] = time.perf_counter() - t0
+    return FeatureSet(
+        table=table,
+        names=names,
+        categorical=[c for c in CATEGORICAL if c in names],
+        docs=docs,
+        rule_run=run,
+        timings=timings,
+    )
+
+
+def _align(feats: pa.Table, tx: pa.Table) -> pa.Table:
+    con = duckdb.connect()
+    try:
+        con.register("__f", feats)
+        n = tx.num_rows
+        con.register("__ids", pa.table({"tx_id": tx.column("tx_id"), "__rn": pa.array(np.arange(n))}))
+        return _fetch(con, "SELECT f.* FROM __ids i JOIN __f f USING (tx_id) ORDER BY i.__rn")
+    finally:
+        con.close()
