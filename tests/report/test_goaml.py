@@ -147,7 +147,8 @@ def test_case_without_transactions_reports_an_activity(settings: Settings, demo:
             "INSERT INTO cases (case_id, title, created_at, created_by) VALUES ('C-2', 'Listed NPO', now(), 'a')"
         )
         store.execute(
-            "INSERT INTO case_items VALUES ('C-2', 'party', 'P-4', now(), 'a'), ('C-2', 'alert', 'A-scr-0002', now(), 'a')"
+            "INSERT INTO case_items VALUES ('C-2', 'party', 'P-4', now(), 'a'),"
+            " ('C-2', 'alert', 'A-scr-0002', now(), 'a')"
         )
         b = load_case_bundle(store, "C-2")
     assert b.transactions == []
