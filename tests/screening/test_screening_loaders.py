@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from filiere.config import load_settings
 from filiere.errors import UserInputError
 from filiere.screening.loaders import load_list, ofac_date, parse_ofac_remarks
 from filiere.screening.models import ListEntity
 from filiere.screening.repository import current_entities, list_versions, save_list
 from filiere.store import open_store
-from filiere.config import load_settings
 
 
 def test_un_real_file(real_entities: list[ListEntity]) -> None:

@@ -14,7 +14,7 @@ schema, weak alias) raise or lower it, and each contributes a human-readable det
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,7 @@ class MatcherConfig:
     threshold: float = DEFAULT_THRESHOLD
     cutoff: float = DEFAULT_CUTOFF
     #: weight of the list name's unmatched tokens relative to the query's (extra middle names cost less)
-    extra_weight: float = 0.5
+    extra_weight: float = 0.35
     #: names aligned in full per query
     candidates: int = 24
     weak_alias_penalty: float = 0.05
@@ -62,7 +62,7 @@ def token_similarity(q: Token, canon: str, skel: str) -> float:
             return max(lev, 0.92 if len(skel) >= 3 else 0.85)
         sk = float(Levenshtein.normalized_similarity(q.skel, skel)) if len(skel) >= 3 else 0.0
         return max(lev, 0.9 * sk if sk >= 0.75 else 0.0)
-    if q.skel == skel and len(skel) >= 3:
+    if q.skel == skel and len(skel) >= 3 and q.canon[0] == canon[0]:
         lev = max(lev, 0.85)
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
@@ -330,7 +330,10 @@ class NameIndex:
             return uniq[top]
         return uniq
 
-    def search(self, q: Query, limit: int = 10, cutoff: float | None = None) -> list[Match]:
+    def search(
+        self, q: Query, limit: int = 10, cutoff: float | None = None, exclude: Collection[int] = ()
+    ) -> list[Match]:
+        """Best entities for ``q``; ``exclude``: indexed name ids left out (leave-one-out evaluation)."""
         cfg = self.config
         cutoff = cfg.cutoff if cutoff is None else cutoff
         qtoks = tokenize(q.name, q.schema)
@@ -341,6 +344,8 @@ class NameIndex:
         sims = [dict(e) for e in exps]
         best: dict[int, _Scored] = {}
         for nid in self.candidates(sims, qw).tolist():
+            if exclude and nid in exclude:
+                continue
             al = self.align(qtoks, qw, sims, nid)
             ei = self.name_entity[nid]
             prev = best.get(ei)

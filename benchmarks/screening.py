@@ -1,0 +1,300 @@
+"""Screening benchmark: leave-one-alias-out retrieval on the UN and OFAC lists, false alerts on
+generated non-listed names, throughput and index build time; nomenklatura logic-v2 as the peer.
+
+    nice .venv/bin/python benchmarks/screening.py                 # full run
+    .venv/bin/python benchmarks/screening.py --rows 300 --no-peer # CI-sized
+
+Each alias of a list entity (every name but the primary one, weak aliases included) is a query
+against that list's index with that one name left out; the entity must come back. "variant":
+the alias shares a word with the entity's remaining names; "distinct": it shares none (noms de
+guerre); "original script": UN names in Arabic script, matched against everything else. The
+peer (logic-v2) scores the same queries against the same candidate entities (our blocking's top
+10, since logic-v2 is a pairwise scorer without an index), in its own venv
+(``.bench-envs/nk``) in a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filiere.screening.loaders import load_list
+from filiere.screening.matcher import NameIndex, Query
+from filiere.screening.models import ListEntity
+from filiere.screening.normalize import HONORIFICS, PARTICLES, script_of, to_latin
+from filiere.screening.service import Screener
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = (ROOT / ".." / "shared" / "data").resolve()
+NK_PYTHON = ROOT / ".bench-envs" / "nk" / "bin" / "python"
+
+FIRST = {
+    "west_african": "Aminata Mamadou Moussa Fatoumata Ousmane Boubacar Adama Awa Seydou Kadiatou Ibrahima Mariam "
+    "Oumar Souleymane Aissata Cheick Modibo Salif Kofi Kwame Ama Yaw Abena Chukwuemeka Ngozi Oluwaseun Yetunde "
+    "Babatunde Emeka Adaeze Sekou Lansana Fode Binta Djeneba Hawa Tidiane Alassane",
+    "arabic": "Mohamed Ahmed Ali Omar Youssef Khaled Hassan Hussein Ibrahim Mustafa Karim Samir Nabil Rachid Said "
+    "Tarek Walid Yasmine Fatima Khadija Amina Leila Nour Salma Zineb Hamza Bilal Anas Ayoub Mehdi Sofiane Nadia "
+    "Rania Houda Imane Abdelaziz Abderrahmane Abdallah Mounir Jamal",
+    "french": "Jean Pierre Marie Nicolas Camille Julien Sophie Isabelle Philippe Michel Laurent Nathalie Christophe "
+    "Sandrine Olivier Thomas Claire Antoine Mathieu Celine Aurelie Sebastien Vincent Emilie Guillaume Helene",
+    "english": "James John Robert Michael William David Richard Joseph Thomas Mary Patricia Jennifer Linda "
+    "Elizabeth Susan Jessica Sarah Karen Emily Daniel Matthew Andrew Joshua Oliver Harry Charlotte Amelia",
+}
+LAST = {
+    "west_african": "Traore Diallo Coulibaly Keita Konate Toure Sangare Diarra Sow Ba Ndiaye Diop Fall Sylla "
+    "Camara Bah Barry Kone Ouedraogo Sawadogo Mensah Owusu Boateng Adeyemi Okafor Nwosu Balogun Okonkwo Sanogo Cisse "
+    "Dembele Kante Fofana Doumbia Bamba Yeo Ouattara Kabore Zongo",
+    "arabic": "Benali Haddad Mansour Khalil Saleh Nasser Hamdi Brahimi Bouzid Cherif Mekki Belkacem Amrani "
+    "Tazi Alaoui Bennani Chraibi Idrissi Ziani Mahjoub Sassi Trabelsi Jaziri Gharbi Masri Haddadi Najjar Khoury "
+    "Aziz Farouk Kabbani Rahmani Slimani Hakimi Bakri",
+    "french": "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre "
+    "Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard Andre Mercier Dupont Lambert Bonnet Fontaine",
+    "english": "Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Moore Jackson White "
+    "Harris Clark Lewis Walker Hall Allen Young King Wright Scott Green Baker Adams Nelson Hill Campbell",
+}
+
+
+def generate_names(n: int, seed: int = 7) -> list[str]:
+    """Realistic non-listed names: a first name (sometimes two) and a surname from one of four pools."""
+    rng = random.Random(seed)
+    pools = list(FIRST)
+    out: list[str] = []
+    for _ in range(n):
+        pool = rng.choice(pools)
+        first = FIRST[pool].split()
+        last = LAST[pool].split()
+        parts = [rng.choice(first)]
+        if rng.random() < 0.35:
+            parts.append(rng.choice(first))
+        parts.append(rng.choice(last))
+        if pool == "arabic" and rng.random() < 0.3:
+            parts.insert(-1, "El" if rng.random() < 0.5 else "Ben")
+        out.append(" ".join(parts))
+    return out
+
+
+def words(name: str) -> set[str]:
+    return {w for w in to_latin(name).replace("-", " ").split() if len(w) > 1 and w not in PARTICLES | HONORIFICS}
+
+
+@dataclass
+class Case:
+    entity: int
+    name: str
+    kind: str  # variant | distinct | original
+
+
+def alias_cases(entities: list[ListEntity]) -> list[Case]:
+    cases: list[Case] = []
+    for ei, e in enumerate(entities):
+        if e.schema == "CryptoWallet":
+            continue
+        all_names = e.names + e.weak_names
+        for k, name in enumerate(all_names):
+            rest = all_names[:k] + all_names[k + 1 :]
+            if not rest:
+                continue
+            if script_of(name) != "latin":
+                if script_of(name) == "arabic":
+                    cases.append(Case(ei, name, "original"))
+                continue
+            if k == 0:
+                continue  # the primary name is not an alias
+            shared = words(name) & set().union(*(words(r) for r in rest if script_of(r) == "latin"))
+            cases.append(Case(ei, name, "variant" if shared else "distinct"))
+    return cases
+
+
+def name_ids(idx: NameIndex) -> dict[tuple[int, str], int]:
+    return {(e, t): i for i, (e, t) in enumerate(zip(idx.name_entity, idx.name_text, strict=True))}
+
+
+def evaluate(
+    idx: NameIndex, cases: list[Case], threshold: float
+) -> tuple[dict[str, dict[str, float]], list[list[str]]]:
+    nid = name_ids(idx)
+    stats: dict[str, dict[str, float]] = {}
+    candidates: list[list[str]] = []
+    for c in cases:
+        excl = {nid[(c.entity, c.name)]} if (c.entity, c.name) in nid else set()
+        res = idx.search(Query(c.name), limit=10, cutoff=0.0, exclude=excl)
+        target = idx.entities[c.entity].entity_id
+        s = stats.setdefault(c.kind, {"n": 0, "top1": 0, "recall": 0})
+        s["n"] += 1
+        s["top1"] += bool(res) and res[0].entity_id == target
+        s["recall"] += any(m.entity_id == target and m.score >= threshold for m in res)
+        candidates.append([m.entity_id for m in res])
+    return stats, candidates
+
+
+def run_peer(
+    entities: list[ListEntity], cases: list[Case], candidates: list[list[str]], fp_names: list[str],
+    fp_cands: list[list[str]], threshold: float,
+) -> dict[str, dict[str, float]] | None:  # fmt: skip
+    if not NK_PYTHON.exists():
+        return None
+    by_id = {e.entity_id: e for e in entities}
+    need = {eid for cs in candidates + fp_cands for eid in cs}
+    ents = {
+        eid: {"schema": "Person" if by_id[eid].schema == "Person" else "Organization", "names": by_id[eid].names + by_id[eid].weak_names}
+        for eid in need
+    }  # fmt: skip
+    queries = []
+    for c, cs in zip(cases, candidates, strict=True):
+        target = entities[c.entity]
+        # leave-one-out for the peer too: the query's own name is removed from the target entity
+        queries.append({"kind": c.kind, "name": c.name, "target": target.entity_id, "cands": cs})
+    for n, cs in zip(fp_names, fp_cands, strict=True):
+        queries.append({"kind": "false_alert", "name": n, "target": None, "cands": cs})
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.json"
+        src.write_text(json.dumps({"entities": ents, "queries": queries, "threshold": threshold}), encoding="utf-8")
+        out = subprocess.run([str(NK_PYTHON), "-c", PEER_SCRIPT, str(src)], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+PEER_SCRIPT = r"""
+import json, sys, time
+from followthemoney import model
+from nomenklatura.matching import get_algorithm
+from nomenklatura.matching.types import ScoringConfig
+data = json.load(open(sys.argv[1]))
+algo = get_algorithm("logic-v2")
+cfg = ScoringConfig(weights={}, config={})
+thr = data["threshold"]
+def make(eid, schema, names):
+    e = model.make_entity(schema); e.id = eid; e.add("name", names); return e
+stats = {}
+n_cmp = 0; t0 = None
+for q in data["queries"]:
+    best, best_s, target_s = None, -1.0, 0.0
+    qe = make("q", "Person" if q["kind"] != "org" else "Organization", [q["name"]])
+    for eid in q["cands"]:
+        ent = data["entities"][eid]
+        names = [n for n in ent["names"] if not (eid == q["target"] and n == q["name"])]
+        if not names:
+            continue
+        qe2 = make("q", ent["schema"], [q["name"]])
+        if t0 is None: t0 = time.time()
+        s = algo.compare(qe2, make(eid, ent["schema"], names), cfg).score
+        n_cmp += 1
+        if s > best_s: best, best_s = eid, s
+        if eid == q["target"]: target_s = s
+    st = stats.setdefault(q["kind"], {"n": 0, "top1": 0, "recall": 0, "alerts": 0})
+    st["n"] += 1
+    st["top1"] += best is not None and best == q["target"]
+    st["recall"] += target_s >= thr
+    st["alerts"] += best_s >= thr
+stats["_timing"] = {"comparisons": n_cmp, "seconds": time.time() - (t0 or time.time())}
+print(json.dumps(stats))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=0, help="max alias queries per list (0: all)")
+    ap.add_argument("--fp-names", type=int, default=3000, help="generated non-listed names")
+    ap.add_argument("--peer-sample", type=int, default=1500, help="queries per list sent to logic-v2")
+    ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threshold", type=float, default=None)
+    args = ap.parse_args()
+    rng = random.Random(11)
+
+    t = time.perf_counter()
+    un = load_list(DATA / "sanctions" / "un_consolidated.xml", "un-xml").entities
+    ofac = load_list(DATA / "sanctions" / "ofac_sdn.csv", "ofac-csv").entities
+    load_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    both = Screener(un + ofac)
+    build_s = time.perf_counter() - t
+    thr = args.threshold if args.threshold is not None else both.threshold
+
+    # ---- false alerts on non-listed names
+    listed = {" ".join(sorted(words(n))) for e in un + ofac for n in e.names + e.weak_names}
+    fp_names = [n for n in generate_names(args.fp_names * 2) if " ".join(sorted(words(n))) not in listed]
+    fp_names = list(dict.fromkeys(fp_names))[: args.fp_names]
+    fp_res = [both.index.search(Query(n), limit=10, cutoff=0.0) for n in fp_names]
+    fp_rate = sum(any(m.score >= thr for m in r) for r in fp_res) / max(len(fp_names), 1)
+    fp_cands = [[m.entity_id for m in r] for r in fp_res]
+
+    rows: list[tuple[str, str, int, float, float, str, str]] = []
+    peer_fp: float | None = None
+    all_queries: list[Query] = [Query(n) for n in fp_names]
+    for label, ents in (("UN", un), ("OFAC", ofac)):
+        idx = NameIndex(ents, both.config)
+        cases = alias_cases(ents)
+        if args.rows:
+            rng.shuffle(cases)
+            cases = cases[: args.rows]
+        all_queries.extend(Query(c.name) for c in cases)
+        stats, cands = evaluate(idx, cases, thr)
+        peer = None
+        if not args.no_peer:
+            sample = list(range(len(cases)))
+            rng.shuffle(sample)
+            sample = sample[: args.peer_sample]
+            fp_sample = list(range(min(len(fp_names), args.peer_sample))) if label == "UN" else []
+            peer = run_peer(
+                ents, [cases[i] for i in sample], [cands[i] for i in sample],
+                [fp_names[i] for i in fp_sample], [[c for c in fp_cands[i] if c.startswith("un:")] for i in fp_sample],
+                thr,
+            )  # fmt: skip
+            if peer and "false_alert" in peer:
+                fa = peer["false_alert"]
+                peer_fp = fa["alerts"] / fa["n"]
+        for kind in ("variant", "distinct", "original"):
+            s = stats.get(kind)
+            if not s:
+                continue
+            p = (peer or {}).get(kind)
+            rows.append(
+                (
+                    label,
+                    kind,
+                    int(s["n"]),
+                    s["top1"] / s["n"],
+                    s["recall"] / s["n"],
+                    f"{p['top1'] / p['n']:.3f}" if p else "-",
+                    f"{p['recall'] / p['n']:.3f} (n={p['n']})" if p else "-",
+                )
+            )
+
+    # ---- throughput: every query against UN + OFAC, cold caches each time
+    both1 = Screener(un + ofac)
+    t = time.perf_counter()
+    both1.screen_many(all_queries, workers=1)
+    qps1 = len(all_queries) / (time.perf_counter() - t)
+    both2 = Screener(un + ofac)
+    t = time.perf_counter()
+    both2.screen_many(all_queries, workers=args.workers)
+    qps2 = len(all_queries) / (time.perf_counter() - t)
+
+    print(f"\nthreshold {thr} · lists: UN {len(un):,} + OFAC {len(ofac):,} entities · cores: {os.cpu_count()}\n")
+    print("| list | aliases | queries | top-1 | recall@thr | logic-v2 top-1 | logic-v2 recall@0.7 |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]:,} | {r[3]:.3f} | {r[4]:.3f} | {r[5]} | {r[6]} |")
+    print()
+    print("| measure | value |")
+    print("|---|---:|")
+    print(f"| false-alert rate, {len(fp_names):,} generated non-listed names vs UN+OFAC | {fp_rate:.4f} |")
+    if peer_fp is not None:
+        print(f"| logic-v2 false-alert rate (same names, UN candidates, sample) | {peer_fp:.4f} |")
+    print(f"| list parsing (UN XML + OFAC CSV) | {load_s:.2f} s |")
+    print(f"| index build, UN + OFAC ({len(both.index.name_text):,} names) | {build_s:.2f} s |")
+    print(f"| batch queries/s, 1 process ({len(all_queries):,} queries) | {qps1:,.0f} |")
+    print(f"| batch queries/s, {args.workers} processes | {qps2:,.0f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
