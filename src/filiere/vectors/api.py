@@ -5,7 +5,7 @@ Mounted by ``filiere.api.app.create_app`` under ``/v1`` (the app adds the prefix
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -89,7 +89,7 @@ def art_match(body: ArtMatchIn, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/trade/flags", dependencies=[ANALYST], summary="Flagged trade declarations, most suspicious first")
 def trade_flags(
-    store: StoreDep, limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0)
+    store: StoreDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
     from filiere.vectors.trade.price import ranked_flags
 
@@ -115,8 +115,8 @@ def crypto_trace(body: TraceIn, store: StoreDep) -> dict[str, Any]:
 def crypto_exposure(
     store: StoreDep,
     party_id: str | None = None,
-    wallet: list[str] | None = Query(None),
-    max_hops: int = Query(3, ge=1, le=32),
+    wallet: Annotated[list[str] | None, Query()] = None,
+    max_hops: Annotated[int, Query(ge=1, le=32)] = 3,
     method: Literal["haircut", "poison"] = "haircut",
 ) -> dict[str, Any]:
     from filiere.vectors.crypto.service import exposure_for

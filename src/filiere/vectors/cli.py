@@ -207,8 +207,8 @@ def crypto_trace(
         return
     console.print(f"{res.emitted:.8g} left {', '.join(res.sources)}; {res.reached:,} addresses reached; {n} new alerts")
     t = Table(title=f"cash-out points ({res.method})")
-    for c in ("account", "service", "hop", "tainted value", "share of source", "share of inflow"):
-        t.add_column(c)
+    for col in ("account", "service", "hop", "tainted value", "share of source", "share of inflow"):
+        t.add_column(col)
     for c in res.cash_outs[:30]:
         t.add_row(
             c.account_id,
@@ -247,7 +247,8 @@ def crypto_exposure(
         console.print("no exposure to tagged sources")
     for r in rows:
         console.print(
-            f"{r['wallet']}  {r['category']:<11} exposure {r['exposure']:.3f} (direct {r['direct_share']:.3f}, nearest hop {r['nearest_hop']})"
+            f"{r['wallet']}  {r['category']:<11} exposure {r['exposure']:.3f} "
+            f"(direct {r['direct_share']:.3f}, nearest hop {r['nearest_hop']})"
         )
     console.print(f"{n} new alerts")
 

@@ -145,7 +145,7 @@ class ArtIndex:
     def prepare_images(self, phashes: Sequence[int | None] | None = None) -> None:
         """Compute (or take stored) perceptual hashes of the register's images."""
         for i in np.flatnonzero(self.has_image):
-            stored = phashes[i] if phashes is not None else None
+            stored = phashes[int(i)] if phashes is not None else None
             if stored is not None:
                 self.phash[i] = np.uint64(stored)
             else:

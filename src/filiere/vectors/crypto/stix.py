@@ -21,7 +21,7 @@ _WALLET: Any = None
 
 
 def wallet_class() -> Any:
-    global _WALLET  # noqa: PLW0603 - the class is registered with stix2 once per process
+    global _WALLET
     if _WALLET is None:
         stix2: Any = require("stix2", "vectors")
         props: Any = require("stix2.properties", "vectors")

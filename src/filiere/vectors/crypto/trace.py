@@ -187,7 +187,10 @@ def cash_out_alerts(
         out.append(
             AlertRecord(
                 source="crypto",
-                title=f"Tainted funds cashed out at {c.label or c.account_id} ({c.tainted_value:.4g} from {result.sources[0]})",
+                title=(
+                    f"Tainted funds cashed out at {c.label or c.account_id} "
+                    f"({c.tainted_value:.4g} from {result.sources[0]})"
+                ),
                 score=score,
                 dedup_key=f"trace|{'|'.join(result.sources)}|{c.account_id}|{result.method}",
                 typology="ransomware-cash-out"
@@ -223,7 +226,10 @@ def exposure_alerts(
         out.append(
             AlertRecord(
                 source="crypto",
-                title=f"Wallet {r['wallet']}: {r['exposure']:.1%} of inflows from {r['category']} sources within {max_hops} hops",
+                title=(
+                    f"Wallet {r['wallet']}: {r['exposure']:.1%} of inflows "
+                    f"from {r['category']} sources within {max_hops} hops"
+                ),
                 score=min(1.0, 0.4 + r["exposure"]),
                 dedup_key=f"exposure|{r['wallet']}|{r['category']}",
                 typology=f"{r['category']}-exposure",
@@ -232,7 +238,10 @@ def exposure_alerts(
                 account_ids=[r["wallet"]],
                 party_ids=[owners[r["wallet"]]] if r["wallet"] in owners else [],
                 explanation={
-                    "summary": f"exposure {r['exposure']:.3f} (direct {r['direct_share']:.3f}), nearest tagged source {r['nearest_hop']} hops away",
+                    "summary": (
+                        f"exposure {r['exposure']:.3f} (direct {r['direct_share']:.3f}), "
+                        f"nearest tagged source {r['nearest_hop']} hops away"
+                    ),
                     "exposure": r,
                 },
             )
@@ -244,7 +253,8 @@ def account_owners(store: Store, accounts: list[str]) -> dict[str, str]:
     if not accounts:
         return {}
     rows = store.query(
-        f"SELECT account_id, owner_party_id FROM accounts WHERE owner_party_id IS NOT NULL AND account_id IN ({', '.join('?' for _ in accounts)})",
+        "SELECT account_id, owner_party_id FROM accounts WHERE owner_party_id IS NOT NULL "
+        f"AND account_id IN ({', '.join('?' for _ in accounts)})",
         accounts,
     )
     return {str(a): str(p) for a, p in rows}

@@ -225,4 +225,4 @@ def store_trade(store: Store, table: pa.Table) -> int:
         store.execute("DELETE FROM trade_transactions WHERE trade_id IN (SELECT trade_id FROM __trade_new)")
         store.execute("INSERT INTO trade_transactions SELECT * FROM __trade_new")
         store.execute("DELETE FROM __trade_new")
-    return table.num_rows
+    return int(table.num_rows)

@@ -129,19 +129,20 @@ def _price_sql(cfg: ScanConfig, since: date | None, until: date | None) -> tuple
             ELSE (pair_ok AND lp < p_q1 - {cfg.k} * p_iqr) OR lp < w_q1 - {cfg.k_world} * w_iqr END AS hit,
             (lp - p_med) / (p_iqr / 1.349) AS z_pair, (lp - w_med) / (w_iqr / 1.349) AS z_world
         FROM s
+    ), g AS (
+        SELECT *, pair_ok AND abs(z_pair) >= abs(z_world) AS by_pair FROM f
     )
     SELECT trade_id,
         CASE WHEN flow = 'import' THEN 'price_high_import' ELSE 'price_low_export' END AS rule,
-        CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN z_pair
-             WHEN NOT pair_ok THEN z_world ELSE z_world END AS robust_z,
-        CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN 'pair' ELSE 'world' END AS ref_level,
+        CASE WHEN by_pair THEN z_pair ELSE z_world END AS robust_z,
+        CASE WHEN by_pair THEN 'pair' ELSE 'world' END AS ref_level,
         value_usd / quantity AS unit_price_usd,
-        exp(CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN p_med ELSE w_med END) AS ref_median,
-        exp(CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN p_q1 - {cfg.k} * p_iqr ELSE w_q1 - {cfg.k_world} * w_iqr END) AS ref_low,
-        exp(CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN p_q3 + {cfg.k} * p_iqr ELSE w_q3 + {cfg.k_world} * w_iqr END) AS ref_high,
-        CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN p_n ELSE w_n END AS ref_n,
-        value_usd - quantity * exp(CASE WHEN pair_ok AND abs(z_pair) >= abs(z_world) THEN p_med ELSE w_med END) AS excess_usd
-    FROM f WHERE hit {where}
+        exp(CASE WHEN by_pair THEN p_med ELSE w_med END) AS ref_median,
+        exp(CASE WHEN by_pair THEN p_q1 - {cfg.k} * p_iqr ELSE w_q1 - {cfg.k_world} * w_iqr END) AS ref_low,
+        exp(CASE WHEN by_pair THEN p_q3 + {cfg.k} * p_iqr ELSE w_q3 + {cfg.k_world} * w_iqr END) AS ref_high,
+        CASE WHEN by_pair THEN p_n ELSE w_n END AS ref_n,
+        value_usd - quantity * exp(CASE WHEN by_pair THEN p_med ELSE w_med END) AS excess_usd
+    FROM g WHERE hit {where}
     """
     return sql, params
 
@@ -182,7 +183,8 @@ def scan(
         store.execute("DELETE FROM __biz")
         store.insert_arrow("__biz", biz)
         store.execute(
-            f"DELETE FROM trade_flags WHERE trade_id IN (SELECT trade_id FROM trade_transactions t WHERE true {pwhere})",
+            "DELETE FROM trade_flags WHERE trade_id IN "
+            f"(SELECT trade_id FROM trade_transactions t WHERE true {pwhere})",
             pparams,
         )
         store.execute(
@@ -199,8 +201,10 @@ def scan(
             f"""INSERT INTO trade_flags (trade_id, rule, score, detail, scanned_at)
             SELECT trade_id, 'unlikely_origin',
                 CASE WHEN hs6 LIKE '7108%' THEN 0.6 ELSE 0.55 END,
-                CASE WHEN hs6 LIKE '7108%' THEN 'gold (HS 7108) ' || flow || ' with origin ' || origin || ', not a gold producer'
-                     ELSE 'medicaments (HS 3004) imported from ' || origin || ', not a known pharmaceutical exporter' END, ?
+                CASE WHEN hs6 LIKE '7108%'
+                     THEN 'gold (HS 7108) ' || flow || ' with origin ' || origin || ', not a gold producer'
+                     ELSE 'medicaments (HS 3004) imported from ' || origin
+                          || ', not a known pharmaceutical exporter' END, ?
             FROM trade_transactions t
             WHERE ((hs6 LIKE '3004%' AND flow = 'import' AND origin NOT IN ({pharma or "''"}))
                 OR (hs6 LIKE '7108%' AND origin NOT IN ({gold or "''"}))) {pwhere}""",
@@ -213,7 +217,8 @@ def scan(
                 || ', outside the chapters of its business', ?
             FROM trade_transactions t JOIN parties p ON p.party_id = t.importer
             WHERE t.flow = 'import' AND p.entity_type IN (SELECT entity_type FROM __biz)
-              AND NOT EXISTS (SELECT 1 FROM __biz b WHERE b.entity_type = p.entity_type AND b.chapter = substr(t.hs6, 1, 2))
+              AND NOT EXISTS (SELECT 1 FROM __biz b
+                              WHERE b.entity_type = p.entity_type AND b.chapter = substr(t.hs6, 1, 2))
               {pwhere}""",
             [now, *pparams],
         )
@@ -273,7 +278,9 @@ def trade_alerts(
         out.append(
             AlertRecord(
                 source="tbml",
-                title=f"Trade {r['trade_id']}: {', '.join(r['rules'])} (HS {r['hs6']} {r['origin']}→{r['destination']})",
+                title=(
+                    f"Trade {r['trade_id']}: {', '.join(r['rules'])} (HS {r['hs6']} {r['origin']}→{r['destination']})"
+                ),
                 score=float(r["score"]),
                 dedup_key=str(r["trade_id"]),
                 typology="trade-based-money-laundering",

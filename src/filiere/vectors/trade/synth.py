@@ -192,7 +192,7 @@ def generate(
             "importer": pa.array(importer[order].astype(str)),
             "exporter": pa.array(exporter[order].astype(str)),
             "is_misinvoiced": pa.array(scheme[order] != ""),
-            "scheme": pa.array(np.where(scheme[order] == "", None, scheme[order]).tolist(), pa.string()),
+            "scheme": pa.array([s or None for s in scheme[order].tolist()], pa.string()),
         }
     )
     parties = pa.table(
