@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, web: bool = True) -> FastAPI:
         # migrate once at start-up, then release the file: requests open it per unit of work
         open_store(settings).close()
         yield
+        app.state.store_gate.close()
 
     app = FastAPI(
         title="filiere",
@@ -98,3 +99,41 @@ def _import_optional(name: str) -> Any:
     except Exception as exc:  # an area's broken router must not take the whole service down
         log.warning("router %s not mounted: %s", name, exc)
         return None
+
+
+def route_roles(app: FastAPI) -> dict[tuple[str, str], frozenset[str] | None]:
+    """``(METHOD, path) → roles admitted`` for every API route (None: any authenticated caller).
+
+    Read from each route's ``require_roles`` dependency; used by the security tests and the docs.
+    Handles FastAPI's flat route list and its lazily-included routers (``original_router``).
+    """
+    from fastapi.routing import APIRoute
+
+    out: dict[tuple[str, str], frozenset[str] | None] = {}
+
+    def roles_of(route: APIRoute) -> frozenset[str] | None:
+        stack = list(route.dependant.dependencies)
+        while stack:
+            dep = stack.pop()
+            roles = getattr(dep.call, "roles", None)
+            if roles is not None:
+                return frozenset(roles)
+            stack.extend(dep.dependencies)
+        return None
+
+    def walk(routes: list[Any], prefix: str, in_schema: bool) -> None:
+        for r in routes:
+            if isinstance(r, APIRoute):
+                if in_schema and r.include_in_schema:
+                    for m in (r.methods or set()) - {"HEAD"}:
+                        out[(m, prefix + r.path)] = roles_of(r)
+            elif hasattr(r, "original_router"):
+                ctx = getattr(r, "include_context", None)
+                walk(
+                    list(r.original_router.routes),
+                    prefix + str(getattr(ctx, "prefix", "")),
+                    in_schema and bool(getattr(ctx, "include_in_schema", True)),
+                )
+
+    walk(list(app.routes), "", True)
+    return out

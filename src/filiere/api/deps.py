@@ -19,6 +19,7 @@ commands run while ``filiere serve`` is up.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
@@ -60,24 +61,70 @@ class User(BaseModel):
 
 
 class StoreGate:
-    """Opens the workspace store for one unit of work at a time, and closes it after.
+    """Lends the workspace store to one unit of work at a time and gives the file back when idle.
 
-    Requests are serialised inside the server process (one DuckDB writer anyway); between two
-    requests the file is free, so other processes (CLI commands) open it after a short wait.
+    DuckDB admits one writing process per file, and opening it costs tens of milliseconds, so the
+    server keeps the connection across a burst of requests and closes it after ``idle_release_s``
+    without one. Under continuous load it closes it after ``max_hold_s`` and waits ``yield_s``
+    before reopening, longer than the 0.5 s between the CLI's lock retries, so that a command
+    started while ``filiere serve`` runs gets the file within a few seconds instead of failing.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, idle_release_s: float = 0.2, max_hold_s: float = 2.0, yield_s: float = 0.6
+    ) -> None:
         self.settings = settings
+        self.idle_release_s = idle_release_s
+        self.max_hold_s = max_hold_s
+        self.yield_s = yield_s
         self._lock = threading.Lock()
+        self._store: Store | None = None
+        self._opened_at = 0.0
+        self._reopen_after = 0.0
+        self._generation = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Store]:
         with self._lock:
-            store = open_store(self.settings)
+            self._generation += 1
+            if self._store is None:
+                wait = self._reopen_after - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                self._store = open_store(self.settings)
+                self._opened_at = time.monotonic()
             try:
-                yield store
+                yield self._store
             finally:
-                store.close()
+                if time.monotonic() - self._opened_at >= self.max_hold_s:
+                    self._close_locked()
+                    self._reopen_after = time.monotonic() + self.yield_s
+                else:
+                    gen = self._generation
+                    timer = threading.Timer(self.idle_release_s, self._release_if_idle, args=(gen,))
+                    timer.daemon = True
+                    timer.start()
+
+    def _release_if_idle(self, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._store is not None:
+            try:
+                self._store.close()
+            finally:
+                self._store = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._close_locked()
 
 
 def get_settings(request: Request) -> Settings:
