@@ -14,10 +14,13 @@ carries ``x · min(1, T / B)`` of traced money, and that share arrives (in the r
 at the counterparty. The seeds' own payments are traced in full. Money that leaves to payments
 outside the hop limit or before the traced money arrived is accounted as untraced.
 
-Backward tracing runs the same walk with time reversed and payment directions flipped: the
-payments into the seeds are traced in full, and each earlier inflow of a sender is attributed the
-traced share of what that sender paid on after it. The result answers "where did the seed's money
-come from, and how much of it".
+Backward tracing uses the same rule read the other way: under pro-rata mixing an account's balance
+is a mixture of its earlier inflows (each shrinking by ``1 − x/B`` at every payment out), so a
+payment out of it consists of each inflow in proportion to what is left of it. The payments into
+the seeds are traced in full and split, hop by hop back, over the senders' inflows in those shares.
+Both directions agree: tracing forward from an origin finds the same amount in the seed as
+tracing backward from the seed attributes to that origin. Money the window cannot explain (the
+unknown opening balance, inflows beyond the hop limit) is left unattributed.
 
 The walk is sequential by nature and runs over the extracted subgraph only (bounded by
 ``max_edges`` and ``max_context``), never over the whole table.
@@ -116,10 +119,7 @@ def _sweep(
     events: list[dict[str, Any]], seeds: set[str], inner: set[str], traced_edges: set[str], forward: bool
 ) -> dict[str, float]:
     """The pro-rata walk (see module doc). Returns tx_id → traced fraction of its amount."""
-    key = "from_account" if forward else "to_account"
-    other_key = "to_account" if forward else "from_account"
-    out_amt = "amount_paid" if forward else "amount_received"
-    in_amt = "amount_received" if forward else "amount_paid"
+    key, other_key, out_amt, in_amt = "from_account", "to_account", "amount_paid", "amount_received"
     bal: dict[str, float] = {}
     taint: dict[str, float] = {}
     frac_of: dict[str, float] = {}
@@ -147,6 +147,56 @@ def _sweep(
     return frac_of
 
 
+def _backward_attribution(
+    events: list[dict[str, Any]], seeds: set[str], inner: set[str], traced_edges: set[str], hop_of: dict[str, int]
+) -> dict[str, float]:
+    """Backward attribution consistent with the forward pro-rata rule.
+
+    Forward, an account's balance is a mixture of its inflows, each decaying by ``1 − x/B`` at
+    every payment out. A payment out of account P therefore consists of each earlier inflow *f* in
+    the share ``r_f / B`` (its remaining part over the balance) at that instant; walking payments
+    back from the seed, each payment's traced amount is split over P's inflows in those shares.
+    """
+    remain: dict[str, dict[str, float]] = {}
+    bal: dict[str, float] = {}
+    comp: dict[str, list[tuple[str, float]]] = {}
+    for e in events:  # forward time order
+        src, dst, tx = e["from_account"], e["to_account"], e["tx_id"]
+        if src in inner:
+            b, x = bal.get(src, 0.0), float(e["amount_paid"])
+            parts = remain.setdefault(src, {})
+            if b > _EPS:
+                if tx in traced_edges:
+                    comp[tx] = [(f, r / b) for f, r in parts.items() if r > _EPS * b]
+                keep = max(0.0, 1.0 - x / b)
+                for f in parts:
+                    parts[f] *= keep
+            bal[src] = max(0.0, b - x)
+        if dst in inner:
+            y = float(e["amount_received"])
+            bal[dst] = bal.get(dst, 0.0) + y
+            remain.setdefault(dst, {})[tx] = y
+    by_id = {e["tx_id"]: e for e in events}
+    frac: dict[str, float] = {}
+    order = sorted(
+        (by_id[t] for t in traced_edges if t in by_id), key=lambda e: (-e["ts"].timestamp(), hop_of.get(e["tx_id"], 99))
+    )
+    for e in order:
+        tx = e["tx_id"]
+        if e["to_account"] in seeds:
+            frac[tx] = 1.0
+        f_e = frac.get(tx, 0.0)
+        if f_e <= 0.0 or e["from_account"] not in inner:
+            continue
+        amount = f_e * float(e["amount_paid"])
+        for f, share in comp.get(tx, ()):
+            if f in traced_edges:
+                received = float(by_id[f]["amount_received"])
+                if received > 0:
+                    frac[f] = min(1.0, frac.get(f, 0.0) + amount * share / received)
+    return {k: v for k, v in frac.items() if v > 0.0}
+
+
 def _direction(
     store: Store, q: TraceQuery, seeds: list[str], forward: bool, since: datetime, until: datetime
 ) -> dict[str, Any]:
@@ -170,11 +220,12 @@ def _direction(
     hop_of = {k: v["hop"] for k, v in edges.items()}
     ordered = sorted(
         events.values(),
-        key=(lambda r: (r["ts"], hop_of.get(r["tx_id"], 99), r["tx_id"]))
-        if forward
-        else (lambda r: (-r["ts"].timestamp(), hop_of.get(r["tx_id"], 99), r["tx_id"])),
+        key=lambda r: (r["ts"], hop_of.get(r["tx_id"], 99) if forward else -hop_of.get(r["tx_id"], -99), r["tx_id"]),
     )
-    frac_of = _sweep(ordered, set(seeds), inner, set(edges), forward)
+    if forward:
+        frac_of = _sweep(ordered, set(seeds), inner, set(edges), forward)
+    else:
+        frac_of = _backward_attribution(ordered, set(seeds), inner, set(edges), hop_of)
     out = []
     for tx_id, r in edges.items():
         f = frac_of.get(tx_id, 0.0)
