@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     #: free-form per-area settings read from the workspace's filiere.yml (e.g. ``screening:``)
     areas: dict[str, Any] = Field(default_factory=dict)
 
+    def shared_data_dir(self) -> Path:
+        """The shared reference data: the configured path when it exists, else ``../shared/data``
+        beside the checkout the package runs from (an editable install from a clone)."""
+        if self.shared_data.exists():
+            return self.shared_data.resolve()
+        beside_checkout = Path(__file__).resolve().parents[3] / "shared" / "data"
+        return beside_checkout if beside_checkout.exists() else self.shared_data
+
     @property
     def store_path(self) -> Path:
         return self.workspace / STORE_FILE
