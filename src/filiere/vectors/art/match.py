@@ -296,6 +296,11 @@ class ArtIndex:
             den += w
         text = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
         text = text * (0.6 + 0.4 * np.minimum(1.0, den / FULL_COVERAGE))
+        if "title" in sims:
+            # a different title on both sides is the strongest sign of a different object of the
+            # same maker and lot (a series, a collection stolen together): discount beyond its weight
+            title_ev = np.clip((sims["title"] - 0.4) / 0.6, 0.0, 1.0)
+            text = np.where(present["title"], text * (0.75 + 0.25 * title_ev), text)
         out: list[Candidate] = []
         for j, i in enumerate(ci):
             o = self.objects[i]
