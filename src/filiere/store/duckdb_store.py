@@ -64,10 +64,10 @@ class DuckDBStore(Store):
         return self.con.execute(sql, params or []).fetchall()
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        res = self.con.execute(sql, params or [])
-        # duckdb 2.x: to_arrow_table(); 1.x: fetch_arrow_table()
-        fetch = getattr(res, "to_arrow_table", None) or res.fetch_arrow_table  # type: ignore[attr-defined]
-        tbl = fetch()
+        rel = self.con.sql(sql, params=list(params) if params else None)
+        if rel is None:  # a statement that returns no rows
+            return pa.table({})
+        tbl = rel.to_arrow_table()
         assert isinstance(tbl, pa.Table)
         return tbl
 
