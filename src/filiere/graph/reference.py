@@ -276,6 +276,7 @@ def instances(edges: list[Edge], i: int, config: FeatureConfig) -> list[dict[str
             add("cycle", [x.src for x in c], c, length=len(c), window_h=config.cycle_window_h)
     if config.has("peel"):
         chain = [e]
+        memo: dict[int, int] = {}
         while True:
             cur = chain[-1]
             wp = window(edges, cur.idx, config.peel_gap_h)
@@ -286,7 +287,7 @@ def instances(edges: list[Edge], i: int, config: FeatureConfig) -> list[dict[str
             ]
             if not prev:
                 break
-            chain.append(max(prev, key=lambda x: (_peel_len(edges, x, config), x.idx)))
+            chain.append(max(prev, key=lambda x: (_peel_len(edges, x, config, memo), x.idx)))
         if len(chain) >= 2:
             chain.reverse()
             add("peel_chain", [chain[0].src, *[x.dst for x in chain]], chain, length=len(chain))
@@ -307,11 +308,13 @@ def instances(edges: list[Edge], i: int, config: FeatureConfig) -> list[dict[str
     return res
 
 
-def _peel_len(edges: list[Edge], e: Edge, config: FeatureConfig) -> int:
-    wp = window(edges, e.idx, config.peel_gap_h)
-    prev = [
-        _peel_len(edges, x, config)
-        for x in wp
-        if x.dst == e.src and x.idx < e.idx and x.amount * config.peel_min_ratio <= e.amount < x.amount
-    ]
-    return 1 + max(prev, default=0)
+def _peel_len(edges: list[Edge], e: Edge, config: FeatureConfig, memo: dict[int, int]) -> int:
+    if e.idx not in memo:
+        wp = window(edges, e.idx, config.peel_gap_h)
+        prev = [
+            _peel_len(edges, x, config, memo)
+            for x in wp
+            if x.dst == e.src and x.idx < e.idx and x.amount * config.peel_min_ratio <= e.amount < x.amount
+        ]
+        memo[e.idx] = 1 + max(prev, default=0)
+    return memo[e.idx]
