@@ -93,7 +93,27 @@ def _quarantine(store: Store, q: pa.Table, file_id: str) -> int:
     return n
 
 
-def _store_batch(store: Store, b: Batch, file_id: str) -> tuple[int, int, int]:
+def _put(store: Store, name: str, data: pa.Table) -> None:
+    """Make ``data`` readable as ``name``: a zero-copy view on DuckDB, a staging table elsewhere."""
+    con = getattr(store, "con", None)
+    if con is not None and hasattr(con, "register"):
+        con.register(f"{name}_view", data)
+        store.execute(f"CREATE OR REPLACE TEMP VIEW {name}_v AS SELECT * FROM {name}_view")
+    else:
+        store.insert_arrow(name, data)
+        store.execute(f"CREATE OR REPLACE TEMP VIEW {name}_v AS SELECT * FROM {name}")
+
+
+def _drop(store: Store, name: str) -> None:
+    con = getattr(store, "con", None)
+    if con is not None and hasattr(con, "unregister"):
+        store.execute(f"DROP VIEW IF EXISTS {name}_v")
+        con.unregister(f"{name}_view")
+    else:
+        store.execute(f"DELETE FROM {name}")
+
+
+def _store_batch(store: Store, b: Batch, file_id: str, unique_ids: bool = False) -> tuple[int, int, int]:
     """(stored, quarantined, duplicates) of one batch, inside the file's transaction."""
     quarantined = _quarantine(store, b.quarantine, file_id)
     _merge_parties(store, b.parties)
@@ -101,24 +121,22 @@ def _store_batch(store: Store, b: Batch, file_id: str) -> tuple[int, int, int]:
     tx = b.transactions
     stored = 0
     if tx.num_rows:
-        store.insert_arrow("stage_tx", tx.select(TRANSACTION_SCHEMA.names))
+        _put(store, "stage_tx", tx.select(TRANSACTION_SCHEMA.names))
         cols = ", ".join(TRANSACTION_SCHEMA.names)
-        stored = _count(
-            store,
-            f"INSERT INTO transactions ({cols}) SELECT {cols} FROM stage_tx s "
-            "WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.tx_id = s.tx_id) "
-            "QUALIFY row_number() OVER (PARTITION BY tx_id ORDER BY source_row) = 1",
-        )
+        # duplicates against the store: the primary key's index (INSERT OR IGNORE), not a join with
+        # the whole table; duplicates inside the batch: the first row wins
+        dedup = "" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY tx_id ORDER BY source_row) = 1"
+        stored = _count(store, f"INSERT OR IGNORE INTO transactions ({cols}) SELECT {cols} FROM stage_tx_v{dedup}")
         # accounts at either end that the store does not know yet
         store.execute(
             "INSERT INTO accounts (account_id, bank, account_number, kind, source_file_id) "
             "SELECT account_id, any_value(bank), any_value(substr(account_id, length(bank) + 2)), 'bank', ? "
-            "FROM (SELECT from_account AS account_id, from_bank AS bank FROM stage_tx "
-            "      UNION ALL SELECT to_account, to_bank FROM stage_tx) "
+            "FROM (SELECT from_account AS account_id, from_bank AS bank FROM stage_tx_v "
+            "      UNION ALL SELECT to_account, to_bank FROM stage_tx_v) "
             "GROUP BY account_id ON CONFLICT (account_id) DO NOTHING",
             [file_id],
         )
-        store.execute("DELETE FROM stage_tx")
+        _drop(store, "stage_tx")
     duplicates = tx.num_rows - stored
     return stored, quarantined, duplicates
 
@@ -205,7 +223,7 @@ def ingest_files(
                 continue
             with store.transaction():
                 for b in iter_batches(p, fmt, rep.file_id, mapping=mapping):
-                    s, q, d = _store_batch(store, b, rep.file_id)
+                    s, q, d = _store_batch(store, b, rep.file_id, unique_ids=fmt == "amlworld")
                     rep.stored += s + b.other
                     rep.quarantined += q
                     rep.duplicates += d
