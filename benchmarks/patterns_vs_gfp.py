@@ -152,6 +152,7 @@ def _rss_mb() -> float:
 
 
 def child_filiere(path: Path, family_rows: int, latency_n: int) -> dict[str, object]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from filiere.graph import ALL_FAMILIES, FeatureConfig, StreamingEngine, compute_features
@@ -180,6 +181,8 @@ def child_filiere(path: Path, family_rows: int, latency_n: int) -> dict[str, obj
     # streaming latency with a warm 24 h window
     cfg = FeatureConfig()
     eng = StreamingEngine(cfg)
+    ts_all = table.column("ts").cast("int64").to_numpy()
+    table = table.take(pa.array(np.argsort(ts_all, kind="stable")))  # the engine takes time order
     ts = table.column("ts").cast("int64").to_numpy()
     warm_end = int(np.searchsorted(ts, ts[0] + 86_400 * 1_000_000))
     stop = min(n, warm_end + latency_n)

@@ -44,7 +44,7 @@ def _batch_by_id(table: pa.Table, cfg: FeatureConfig) -> dict[str, dict[str, flo
     return {str(r.pop("tx_id")): r for r in rows}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs())
 def test_batch_equals_streaming_equals_brute_force(case: tuple[pa.Table, FeatureConfig]) -> None:
     table, cfg = case

@@ -219,6 +219,8 @@ class StreamingEngine:
                 self._A = np.zeros((old.shape[0] * 2, kn.NA), dtype=np.int64)
                 self._A[:, kn.HOUT] = -1
                 self._A[:, kn.HIN] = -1
+                self._A[:, kn.HNOUT] = -1
+                self._A[:, kn.HNIN] = -1
                 self._A[: old.shape[0]] = old
                 self._S = np.zeros((self._A.shape[0], 4), dtype=np.int64)
         return idx

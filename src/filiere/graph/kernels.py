@@ -24,11 +24,11 @@ from filiere.graph.features import FEATURE_INDEX as _FI
 from filiere.graph.features import FEATURES
 
 # edge columns
-TS, SRC, DST, NOUT, NIN, CASH, BANK, PEEL, BIP, STACK, NEAR = range(11)
-NE = 11
+TS, SRC, DST, NOUT, NIN, CASH, BANK, PEEL, BIP, STACK, NEAR, NNOUT, NNIN = range(13)
+NE = 13
 # account columns
-HOUT, HIN, M1, M2, M3, VAL, TST, TV, DIST, VIS, FR = range(11)
-NA = 11
+HOUT, HIN, M1, M2, M3, VAL, TST, TV, DIST, VIS, FR, HNOUT, HNIN = range(13)
+NA = 13
 # integer parameters
 P_W, P_WSG, P_WC, P_K, P_CAP, P_WP, P_WPT, P_WS, P_FLAGS, P_CCAP = range(10)
 NPI = 10
@@ -92,6 +92,8 @@ def new_state(cap: int, n_accounts: int, n_banks: int) -> tuple[np.ndarray, ...]
     A = np.zeros((n_accounts, NA), dtype=np.int64)
     A[:, HOUT] = -1
     A[:, HIN] = -1
+    A[:, HNOUT] = -1
+    A[:, HNIN] = -1
     B = np.zeros(n_banks, dtype=np.int64)
     S = np.zeros((n_accounts, 4), dtype=np.int64)
     G = np.zeros(1, dtype=np.int64)
@@ -517,6 +519,11 @@ def process(
         Ei[sl, STACK] = 0
         near = Ei[sl, CASH] != 0 and Pf[PF_SLO] <= amt < Pf[PF_SHI]
         Ei[sl, NEAR] = 1 if near else 0
+        if near:  # near-threshold cash edges also get their own lists (structuring walks only these)
+            Ei[sl, NNOUT] = A[u, HNOUT]
+            A[u, HNOUT] = g
+            Ei[sl, NNIN] = A[v, HNIN]
+            A[v, HNIN] = g
 
         deg = (flags & F_DEGREE) != 0
         stats = (flags & F_STATS) != 0
@@ -619,7 +626,7 @@ def process(
             dc = 0
             ds = 0
             db = 0
-            h = A[v, HIN]
+            h = A[v, HNIN]
             while h >= 0 and h >= lo:
                 s2 = h % cap
                 if Ei[s2, TS] < tmin:
@@ -634,11 +641,11 @@ def process(
                     if B[b] != stb:
                         B[b] = stb
                         db += 1
-                h = Ei[s2, NIN]
+                h = Ei[s2, NNIN]
             st = _stamp(G)
             sc = 0
             sr = 0
-            h = A[u, HOUT]
+            h = A[u, HNOUT]
             while h >= 0 and h >= lo:
                 s2 = h % cap
                 if Ei[s2, TS] < tmin:
@@ -649,7 +656,7 @@ def process(
                     if A[r, M1] != st:
                         A[r, M1] = st
                         sr += 1
-                h = Ei[s2, NOUT]
+                h = Ei[s2, NNOUT]
             out[row, O_ST_DCOUNT] = dc
             out[row, O_ST_DSEND] = ds
             out[row, O_ST_DBANK] = db
