@@ -24,6 +24,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = write_world(root / "world", n_background=3000, n_schemes=30)
     ws = root / "ws"
     init_workspace(ws)
+    with (ws / "filiere.yml").open("a") as fh:
+        fh.write("scoring:\n  train: {n_estimators: 80, oof_folds: 2, early_stopping_rounds: 20}\n")
     settings = load_settings(ws)
     with open_store(settings) as store:
         ingest_files(store, [path], "amlworld")

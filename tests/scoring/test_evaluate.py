@@ -20,7 +20,9 @@ from filiere.scoring.evaluate import (
     temporal_split,
 )
 from filiere.scoring.features import build_features
-from filiere.scoring.model import f1_threshold
+from filiere.scoring.model import TrainConfig, f1_threshold
+
+SMALL = TrainConfig(n_estimators=80, oof_folds=2, early_stopping_rounds=20)
 
 KEYS = {
     "f1",
@@ -57,7 +59,8 @@ def test_rows_are_sorted_and_train_precedes_test_in_time(world: Path) -> None:
 def test_features_are_causal_future_rows_change_nothing(world: Path) -> None:
     """Features of the first 60% are identical whether or not the later 40% exist: no future leaks."""
     inputs = context_for_file(world, "amlworld")
-    full = build_features(inputs, graph=False).table
+    fs = build_features(inputs, graph=False)
+    full = fs.table
     n = temporal_split(inputs.transactions.num_rows).train.stop
     head = type(inputs)(**{**inputs.__dict__, "transactions": inputs.transactions.slice(0, n)})
     part = build_features(head, graph=False).table
@@ -66,7 +69,7 @@ def test_features_are_causal_future_rows_change_nothing(world: Path) -> None:
     m = int(np.searchsorted(ts, ts[n - 1], side="left"))
     assert full.column_names == part.column_names
     assert full.column("tx_id").slice(0, m).equals(part.column("tx_id").slice(0, m))
-    for name in full.column_names[1:]:
+    for name in fs.names:
         a = full.column(name).slice(0, m).to_numpy(zero_copy_only=False).astype(float)
         b = part.column(name).slice(0, m).to_numpy(zero_copy_only=False).astype(float)
         # window sums may add in another order: equal up to rounding
@@ -88,7 +91,7 @@ def test_patterns_file_marks_typed_rows(world: Path) -> None:
 def test_evaluation_report_and_plot(world: Path, tmp_path: Path) -> None:
     inputs = context_for_file(world, "amlworld")
     plot = tmp_path / "pr.png"
-    r = evaluate_inputs(inputs, graph=False, plot_path=plot)
+    r = evaluate_inputs(inputs, graph=False, plot_path=plot, config=SMALL)
     assert set(r) >= KEYS
     assert r["rows_train"] + r["rows_val"] + r["rows_test"] == inputs.transactions.num_rows
     assert r["train_split_ts_max"] <= r["test_split_ts_min"]
@@ -101,10 +104,15 @@ def test_evaluation_report_and_plot(world: Path, tmp_path: Path) -> None:
 
 def test_cli_evaluate_json(world: Path, tmp_path: Path) -> None:
     from filiere.cli import app
+    from filiere.store import init_workspace
 
-    res = CliRunner().invoke(
-        app, ["evaluate", str(world), "--format", "amlworld", "--json", "--no-graph", "--out-dir", str(tmp_path)]
-    )
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    with (ws / "filiere.yml").open("a") as fh:
+        fh.write("scoring:\n  train: {n_estimators: 80, oof_folds: 2, early_stopping_rounds: 20}\n")
+    args = ["evaluate", str(world), "--format", "amlworld", "--json", "--no-graph", "--no-baseline"]
+    args += ["--out-dir", str(tmp_path)]
+    res = CliRunner().invoke(app, [*args, "-w", str(ws)])
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(r) >= KEYS

@@ -27,10 +27,19 @@ def evaluate(
     json: JsonOpt = False,
 ) -> None:
     """Temporal 60/20/20 evaluation: train, pick the threshold on validation, report on the last 20%."""
+    from filiere.scoring.detect import train_config
     from filiere.scoring.evaluate import evaluate_file
 
     settings = settings_for(workspace)
-    report = evaluate_file(file, fmt, out_dir=out_dir, shared_data=settings.shared_data, graph=graph, baseline=baseline)
+    report = evaluate_file(
+        file,
+        fmt,
+        out_dir=out_dir,
+        shared_data=settings.shared_data,
+        graph=graph,
+        baseline=baseline,
+        config=train_config(settings),
+    )
     out = Path(report["pr_curve"]).with_name(file.stem + ".evaluation.json")
     out.write_text(jsonlib.dumps(report, indent=2, default=str), encoding="utf-8")
     report["report"] = str(out)

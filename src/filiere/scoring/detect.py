@@ -32,20 +32,19 @@ from filiere.model.schemas import ACCOUNT_SCHEMA, PARTY_SCHEMA, TRANSACTION_SCHE
 from filiere.rules import load_global_params, load_rules
 from filiere.rules.context import ContextInputs, load_tagpacks
 from filiere.rules.spec import Rule
-from filiere.scoring.evaluate import data_fingerprint, sort_by_time, temporal_split
+from filiere.scoring.evaluate import data_fingerprint, sort_by_time
 from filiere.scoring.features import FeatureSet, build_features, to_matrix
 from filiere.scoring.model import (
     ScoringModel,
     TrainConfig,
     binary_metrics,
-    f1_threshold,
+    fit,
     load_current_model,
     models_dir,
     new_version,
     register_model,
     save_model,
     set_current,
-    train_booster,
 )
 from filiere.store import open_store
 
@@ -125,24 +124,23 @@ def train_on_store(settings: Settings, config: TrainConfig | None = None, *, gra
     rules, params = workspace_rules(settings)
     fs = build_features(inputs, rules=rules, global_params=params, graph=graph)
     y = pc.fill_null(labels, False).to_numpy(zero_copy_only=False).astype(np.int8)
-    sp = temporal_split(tx.num_rows, (0.8, 0.2, 0.0))
-    X_tr = to_matrix(fs.table.slice(0, sp.train.stop), fs.names)
-    X_va = to_matrix(fs.table.slice(sp.val.start, sp.val.stop - sp.val.start), fs.names)
-    booster = train_booster(X_tr, y[sp.train], X_va, y[sp.val], fs.names, fs.categorical, cfg)
-    p_val = np.asarray(booster.predict(X_va, num_threads=cfg.threads))
-    thr, _ = f1_threshold(y[sp.val], p_val)
-    metrics = binary_metrics(y[sp.val], p_val, thr)
+    n_train = int(tx.num_rows * 0.8)
+    fitted = fit(fs.table, fs.names, fs.categorical, y, n_train, tx.num_rows - n_train, cfg)
+    thr = fitted.threshold
+    metrics = binary_metrics(y[n_train:], fitted.p_val, thr)
     fp = data_fingerprint(tx)
     model = ScoringModel(
         version=new_version(fp["sha"]),
-        booster=booster,
-        feature_names=fs.names,
+        booster=fitted.booster,
+        feature_names=fitted.names,
         threshold=thr,
-        docs=fs.docs,
+        docs={**fs.docs, **fitted.docs},
+        stage1=fitted.stage1,
+        stage1_names=fitted.stage1_names,
         meta={
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data_fingerprint": fp,
-            "metrics": {"validation": metrics, "rows_train": sp.train.stop, "rows_val": sp.val.stop - sp.val.start},
+            "metrics": {"validation": metrics, "rows_train": n_train, "rows_val": tx.num_rows - n_train},
             "config": {
                 "train": cfg.model_dump(),
                 "graph": graph,
@@ -225,7 +223,7 @@ def detect(
     rules, params = workspace_rules(settings)
     graph = bool(model.meta.get("config", {}).get("graph", True))
     fs = build_features(inputs, rules=rules, global_params=params, graph=graph)
-    X = to_matrix(fs.table, model.feature_names)
+    X = to_matrix(model.prepare(fs.table), model.feature_names)
     scores = model.predict(X)
     flagged = scores >= model.threshold
     hits = fs.rule_run.hits if fs.rule_run is not None else None
@@ -407,7 +405,7 @@ def _write_scores(store: Any, tx: pa.Table, scores: np.ndarray, version: str) ->
 
 
 def score_table(model: ScoringModel, fs: FeatureSet) -> np.ndarray:
-    return model.predict(to_matrix(fs.table, model.feature_names))
+    return model.predict(fs.table)
 
 
 def top_contributions(model: ScoringModel, X: np.ndarray, rows: Sequence[int]) -> list[list[dict[str, Any]]]:

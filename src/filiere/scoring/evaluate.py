@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 from filiere.errors import UserInputError
 from filiere.rules import load_global_params, load_rules
 from filiere.rules.context import ContextInputs, load_tagpacks
-from filiere.scoring.features import RAW_FEATURES, FeatureSet, build_features, to_matrix
-from filiere.scoring.model import TrainConfig, binary_metrics, f1_threshold, train_booster
+from filiere.scoring.features import RAW_FEATURES, FeatureSet, build_features
+from filiere.scoring.model import Fitted, TrainConfig, binary_metrics, fit
 
 log = logging.getLogger(__name__)
 
@@ -198,21 +198,15 @@ def _pr_curve_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], 
 
 
 def fit_and_score(
-    fs: FeatureSet, names: list[str], y: np.ndarray, split: Split, config: TrainConfig
-) -> tuple[Any, float, np.ndarray, np.ndarray]:
-    """Train on the train slice, pick the threshold on val; returns (booster, threshold, p_val, p_test)."""
-    X_tr = to_matrix(fs.table.slice(split.train.start, split.train.stop - split.train.start), names)
-    X_va = to_matrix(fs.table.slice(split.val.start, split.val.stop - split.val.start), names)
-    booster = train_booster(
-        X_tr, y[split.train], X_va, y[split.val], names, [c for c in fs.categorical if c in names], config
+    fs: FeatureSet, names: list[str], y: np.ndarray, split: Split, config: TrainConfig, *, two_stage: bool
+) -> tuple[Fitted, np.ndarray]:
+    """Train on the train slice, pick the threshold on val; returns (fitted, test scores)."""
+    n_train = split.train.stop
+    n_val = split.val.stop - split.val.start
+    fitted = fit(
+        fs.table, names, [c for c in fs.categorical if c in names], y, n_train, n_val, config, two_stage=two_stage
     )
-    del X_tr
-    p_val = np.asarray(booster.predict(X_va, num_threads=config.threads))
-    del X_va
-    threshold, _ = f1_threshold(y[split.val], p_val)
-    X_te = to_matrix(fs.table.slice(split.test.start, split.test.stop - split.test.start), names)
-    p_test = np.asarray(booster.predict(X_te, num_threads=config.threads))
-    return booster, threshold, p_val, p_test
+    return fitted, fitted.p_after[n_val:]
 
 
 def evaluate_inputs(
@@ -239,7 +233,8 @@ def evaluate_inputs(
     t_features = time.perf_counter() - t0
     split = temporal_split(tx.num_rows)
     t0 = time.perf_counter()
-    booster, thr, _p_val, p_test = fit_and_score(fs, fs.names, y, split, cfg)
+    fitted, p_test = fit_and_score(fs, fs.names, y, split, cfg, two_stage=cfg.two_stage)
+    thr = fitted.threshold
     t_train = time.perf_counter() - t0
     y_te = y[split.test]
     m = binary_metrics(y_te, p_test, thr)
@@ -274,7 +269,8 @@ def evaluate_inputs(
     if baseline:
         t0 = time.perf_counter()
         raw = [n for n in RAW_FEATURES if n in fs.names]
-        _, bthr, _, bp_test = fit_and_score(fs, raw, y, split, cfg)
+        bfit, bp_test = fit_and_score(fs, raw, y, split, cfg, two_stage=False)
+        bthr = bfit.threshold
         bm = binary_metrics(y_te, bp_test, bthr)
         report.update({"baseline_f1": bm["f1"], "baseline_pr_auc": bm["pr_auc"], "baseline_threshold": bthr})
         curves["LightGBM raw columns"] = (y_te, bp_test)
@@ -287,8 +283,9 @@ def evaluate_inputs(
             "rows_val": split.val.stop - split.val.start,
             "rows_test": split.test.stop - split.test.start,
             "positives_test": int(y_te.sum()),
-            "features": len(fs.names),
-            "trees": int(booster.num_trees()),
+            "features": len(fitted.names),
+            "two_stage": fitted.stage1 is not None,
+            "trees": int(fitted.booster.num_trees()),
             "rules_ran": [c.rule.id for c in fs.rule_run.compiled] if fs.rule_run else [],
             "timings": {**fs.timings, "features_s": t_features, "train_s": t_train},
             "train_split_ts_max": str(tx.column("ts")[split.train.stop - 1]) if split.train.stop else None,

@@ -62,6 +62,15 @@ HISTORY_DOCS: dict[str, str] = {
     "pair_n": "earlier payments from this sender to this receiver",
     "pair_reverse_n": "earlier payments from this receiver back to this sender",
 }
+PROPAGATED_DOCS: dict[str, str] = {
+    "s_prev_max_p": "highest first-stage suspicion of any earlier transaction of the sender",
+    "s_prev_in_max_p": "highest first-stage suspicion of the money the sender received earlier",
+    "r_prev_max_p": "highest first-stage suspicion of any earlier transaction of the receiver",
+    "r_prev_out_max_p": "highest first-stage suspicion of the payments the receiver made earlier",
+}
+PROPAGATED_FEATURES = tuple(PROPAGATED_DOCS)
+#: columns carried in the feature table for propagation (not model features)
+KEY_COLUMNS = ("ts", "from_account", "to_account")
 RAW_FEATURES = tuple(RAW_DOCS)
 HISTORY_FEATURES = tuple(HISTORY_DOCS)
 
@@ -231,6 +240,9 @@ def build_features(
     names = list(RAW_FEATURES) + (list(HISTORY_FEATURES) if history else [])
     docs: dict[str, str] = {**RAW_DOCS, **HISTORY_DOCS}
     table = base.select(["tx_id", *names])
+    # not features: what the account-suspicion propagation needs (see propagate)
+    for c in KEY_COLUMNS:
+        table = table.append_column(c, tx.column(c))
     if graph:
         t0 = time.perf_counter()
         feats, fdocs = pattern_features(tx, graph_config)
@@ -278,5 +290,52 @@ def _align(feats: pa.Table, tx: pa.Table) -> pa.Table:
         n = tx.num_rows
         con.register("__ids", pa.table({"tx_id": tx.column("tx_id"), "__rn": pa.array(np.arange(n))}))
         return _fetch(con, "SELECT f.* FROM __ids i JOIN __f f USING (tx_id) ORDER BY i.__rn")
+    finally:
+        con.close()
+
+
+def propagate(table: pa.Table, p1: np.ndarray) -> pa.Table:
+    """Account-suspicion features from first-stage scores ``p1`` (rows of ``table``, time-sorted).
+
+    For each transaction, the highest ``p1`` among the *earlier* transactions (strictly before its
+    time) of its sender and of its receiver: dirty money received days ago makes a later payment
+    from the same account suspect (AMLworld's untyped integration payments). Causal by construction.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        con.register(
+            "__p",
+            pa.table(
+                {
+                    "rn": pa.array(np.arange(table.num_rows, dtype=np.int64)),
+                    "ts": table.column("ts"),
+                    "a": table.column("from_account"),
+                    "b": table.column("to_account"),
+                    "p": pa.array(np.asarray(p1, dtype=np.float64)),
+                }
+            ),
+        )
+        return _fetch(
+            con,
+            """
+            WITH e AS (
+                SELECT rn, ts, a AS acc, 'out' AS dir, p FROM __p
+                UNION ALL SELECT rn, ts, b AS acc, 'in' AS dir, p FROM __p
+            ), w AS (
+                SELECT rn, dir,
+                       max(p) OVER w AS prev_max,
+                       max(p) FILTER (WHERE dir = 'in') OVER w AS prev_in_max,
+                       max(p) FILTER (WHERE dir = 'out') OVER w AS prev_out_max
+                FROM e
+                WINDOW w AS (PARTITION BY acc ORDER BY ts
+                             RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)
+            )
+            SELECT coalesce(s.prev_max, 0) AS s_prev_max_p, coalesce(s.prev_in_max, 0) AS s_prev_in_max_p,
+                   coalesce(r.prev_max, 0) AS r_prev_max_p, coalesce(r.prev_out_max, 0) AS r_prev_out_max_p
+            FROM w s JOIN w r ON r.rn = s.rn AND r.dir = 'in'
+            WHERE s.dir = 'out' ORDER BY s.rn
+            """,
+        )
     finally:
         con.close()

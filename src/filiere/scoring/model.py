@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from filiere._lazy import require
 from filiere.config import Settings
 from filiere.errors import NotFoundError, UserInputError
-from filiere.scoring.features import to_matrix
+from filiere.scoring.features import PROPAGATED_DOCS, PROPAGATED_FEATURES, propagate, to_matrix
 
 MODELS_DIR = "models"
 CURRENT_FILE = "current.json"
@@ -46,6 +46,10 @@ class TrainConfig(BaseModel):
     neg_per_pos: float = 50.0
     #: extra weight on positives after subsampling (1 = none)
     pos_weight: float = 1.0
+    #: second stage: add each account's earlier first-stage suspicion as features (0 = off)
+    two_stage: bool = True
+    #: time blocks for the first stage's out-of-fold scores on the training rows
+    oof_folds: int = 4
     threads: int = 2
     seed: int = 7
 
@@ -168,10 +172,24 @@ class ScoringModel:
     docs: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: first-stage booster of a two-stage model, and its features
+    stage1: Any = None
+    stage1_names: list[str] = field(default_factory=list)
+
+    def prepare(self, features: pa.Table) -> pa.Table:
+        """Add the propagated account-suspicion columns a two-stage model needs (time-sorted rows with
+        ``ts``, ``from_account``, ``to_account``); a table that has them is returned unchanged."""
+        if self.stage1 is None or all(c in features.column_names for c in PROPAGATED_FEATURES):
+            return features
+        p1 = np.asarray(self.stage1.predict(to_matrix(features, self.stage1_names), num_threads=2))
+        prop = propagate(features, p1)
+        for c in PROPAGATED_FEATURES:
+            features = features.append_column(c, prop.column(c))
+        return features
 
     def predict(self, features: pa.Table | np.ndarray) -> np.ndarray:
         """Probability of laundering for each row of ``features`` (columns named as ``feature_names``)."""
-        X = features if isinstance(features, np.ndarray) else to_matrix(features, self.feature_names)
+        X = features if isinstance(features, np.ndarray) else to_matrix(self.prepare(features), self.feature_names)
         out = self.booster.predict(X, num_threads=2)
         return np.asarray(out, dtype=np.float64)
 
@@ -230,12 +248,15 @@ def save_model(model: ScoringModel, directory: Path) -> Path:
     d = directory / model.version
     d.mkdir(parents=True, exist_ok=True)
     model.booster.save_model(str(d / "model.txt"))
+    if model.stage1 is not None:
+        model.stage1.save_model(str(d / "stage1.txt"))
     meta = {
         **model.meta,
         "version": model.version,
         "feature_names": model.feature_names,
         "feature_docs": {n: model.docs.get(n, n) for n in model.feature_names},
         "threshold": model.threshold,
+        "stage1_feature_names": model.stage1_names if model.stage1 is not None else None,
     }
     (d / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     model.path = d
@@ -249,7 +270,10 @@ def load_model_dir(d: Path) -> ScoringModel:
         raise NotFoundError(f"{d}: not a model folder (no meta.json)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     booster = lgb.Booster(model_file=str(d / "model.txt"))
+    stage1 = lgb.Booster(model_file=str(d / "stage1.txt")) if (d / "stage1.txt").exists() else None
     return ScoringModel(
+        stage1=stage1,
+        stage1_names=list(meta.get("stage1_feature_names") or []),
         version=meta["version"],
         booster=booster,
         feature_names=list(meta["feature_names"]),
@@ -310,3 +334,83 @@ def check_version(version: str) -> str:
     if not version or "/" in version or version.startswith("."):
         raise UserInputError(f"bad model version {version!r}")
     return version
+
+
+@dataclass
+class Fitted:
+    """A trained (one- or two-stage) model and its scores on the validation and later rows."""
+
+    booster: Any
+    names: list[str]
+    threshold: float
+    p_val: np.ndarray
+    p_after: np.ndarray  # scores of the rows after the training slice (validation, then test)
+    stage1: Any = None
+    stage1_names: list[str] = field(default_factory=list)
+    docs: dict[str, str] = field(default_factory=dict)
+
+
+def _predict_slices(booster: Any, table: pa.Table, names: list[str], start: int, stop: int, threads: int) -> np.ndarray:
+    out = []
+    step = 500_000
+    for lo in range(start, stop, step):
+        hi = min(stop, lo + step)
+        out.append(np.asarray(booster.predict(to_matrix(table.slice(lo, hi - lo), names), num_threads=threads)))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def fit(
+    table: pa.Table,
+    names: list[str],
+    categorical: list[str],
+    y: np.ndarray,
+    n_train: int,
+    n_val: int,
+    config: TrainConfig,
+    *,
+    two_stage: bool | None = None,
+) -> Fitted:
+    """Train on rows ``[0, n_train)``, early-stop and pick the threshold on ``[n_train, n_train + n_val)``.
+
+    Two-stage: a first model's out-of-fold scores (``oof_folds`` time blocks) on the training rows and
+    its scores on later rows are propagated to each account's later transactions
+    (:func:`filiere.scoring.features.propagate`); the second model adds those columns.
+    """
+    n = table.num_rows
+    val = slice(n_train, n_train + n_val)
+    two = config.two_stage if two_stage is None else two_stage
+    X_va = to_matrix(table.slice(n_train, n_val), names)
+
+    train_tbl = table.slice(0, n_train)
+    if not two:
+        b = train_booster(to_matrix(train_tbl, names), y[:n_train], X_va, y[val], names, categorical, config)
+        p_val = np.asarray(b.predict(X_va, num_threads=config.threads))
+        thr, _ = f1_threshold(y[val], p_val)
+        p_after = _predict_slices(b, table, names, n_train, n, config.threads)
+        return Fitted(b, names, thr, p_val, p_after)
+    # stage 1: out-of-fold scores on the training rows, full-train scores after
+    p1 = np.zeros(n, dtype=np.float64)
+    k = max(2, config.oof_folds)
+    edges = np.linspace(0, n_train, k + 1).astype(np.int64)
+    X_train_all = to_matrix(train_tbl, names)
+    for i in range(k):
+        lo, hi = int(edges[i]), int(edges[i + 1])
+        rows = np.r_[np.arange(0, lo), np.arange(hi, n_train)]
+        if not y[rows].any():
+            continue
+        bi = train_booster(X_train_all[rows], y[rows], X_va, y[val], names, categorical, config)
+        p1[lo:hi] = bi.predict(X_train_all[lo:hi], num_threads=config.threads)
+    stage1 = train_booster(X_train_all, y[:n_train], X_va, y[val], names, categorical, config)
+    del X_train_all
+    p1[n_train:] = _predict_slices(stage1, table, names, n_train, n, config.threads)
+    prop = propagate(table, p1)
+    t2 = table
+    for c in PROPAGATED_FEATURES:
+        t2 = t2.append_column(c, prop.column(c))
+    names2 = [*names, *PROPAGATED_FEATURES]
+    X_va2 = to_matrix(t2.slice(n_train, n_val), names2)
+    b2 = train_booster(to_matrix(t2.slice(0, n_train), names2), y[:n_train], X_va2, y[val], names2, categorical, config)
+    p_val = np.asarray(b2.predict(X_va2, num_threads=config.threads))
+    thr, _ = f1_threshold(y[val], p_val)
+    p_after = _predict_slices(b2, t2, names2, n_train, n, config.threads)
+    return Fitted(b2, names2, thr, p_val, p_after, stage1=stage1, stage1_names=names, docs=dict(PROPAGATED_DOCS))
