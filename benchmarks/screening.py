@@ -165,26 +165,25 @@ PEER_SCRIPT = r"""
 import json, sys, time
 from followthemoney import model
 from nomenklatura.matching import get_algorithm
-from nomenklatura.matching.types import ScoringConfig
 data = json.load(open(sys.argv[1]))
 algo = get_algorithm("logic-v2")
-cfg = ScoringConfig(weights={}, config={})
+cfg = algo.default_config()
 thr = data["threshold"]
 def make(eid, schema, names):
     e = model.make_entity(schema); e.id = eid; e.add("name", names); return e
 stats = {}
 n_cmp = 0; t0 = None
-for q in data["queries"]:
+# logic-v2 caches name analysis by entity id: every entity built here gets an id of its own
+for qi, q in enumerate(data["queries"]):
     best, best_s, target_s = None, -1.0, 0.0
-    qe = make("q", "Person" if q["kind"] != "org" else "Organization", [q["name"]])
     for eid in q["cands"]:
         ent = data["entities"][eid]
         names = [n for n in ent["names"] if not (eid == q["target"] and n == q["name"])]
         if not names:
             continue
-        qe2 = make("q", ent["schema"], [q["name"]])
+        qe2 = make(f"q{qi}", ent["schema"], [q["name"]])
         if t0 is None: t0 = time.time()
-        s = algo.compare(qe2, make(eid, ent["schema"], names), cfg).score
+        s = algo.compare(qe2, make(f"{eid}#{qi}", ent["schema"], names), cfg).score
         n_cmp += 1
         if s > best_s: best, best_s = eid, s
         if eid == q["target"]: target_s = s
