@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from filiere import __version__
-from filiere.api.deps import StoreGate, current_user
+from filiere.api.deps import RequestScope, StoreGate, current_user
 from filiere.config import Settings
 from filiere.errors import AuthenticationError, FiliereError
 from filiere.store import open_store
@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, web: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.store_gate = StoreGate(settings)
     app.state.optional_routers = []
+    app.add_middleware(RequestScope)
 
     @app.exception_handler(FiliereError)
     async def filiere_error(request: Request, exc: FiliereError) -> JSONResponse:

@@ -18,6 +18,7 @@ commands run while ``filiere serve`` is up.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from filiere.api.auth import ROLES, principal_for_session, principal_for_token
 from filiere.config import Settings
@@ -89,6 +91,12 @@ class StoreGate:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Store]:
+        """The store for one unit of work. Within one HTTP request (see :class:`RequestScope`) nested
+        calls, e.g. an area router's own dependency, reuse the request's store instead of waiting."""
+        scope = _request_scope.get(None)
+        if scope is not None and scope.store is not None:
+            yield scope.store
+            return
         with self._lock:
             self._generation += 1
             if self._store is None:
@@ -97,9 +105,13 @@ class StoreGate:
                     time.sleep(wait)
                 self._store = open_store(self.settings)
                 self._opened_at = time.monotonic()
+            if scope is not None:
+                scope.store = self._store
             try:
                 yield self._store
             finally:
+                if scope is not None:
+                    scope.store = None
                 if time.monotonic() - self._opened_at >= self.max_hold_s:
                     self._close_locked()
                     self._reopen_after = time.monotonic() + self.yield_s
@@ -125,6 +137,34 @@ class StoreGate:
         with self._lock:
             self._generation += 1
             self._close_locked()
+
+
+class _Scope:
+    __slots__ = ("store",)
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+
+
+_request_scope: contextvars.ContextVar[_Scope] = contextvars.ContextVar("filiere_request_scope")
+
+
+class RequestScope:
+    """ASGI middleware giving each request a scope object that the threads serving it share.
+
+    Contexts are copied into FastAPI's worker threads, so a value set here (a mutable holder) is
+    seen by every dependency of the request, whichever thread runs it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = _request_scope.set(_Scope())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _request_scope.reset(token)
 
 
 def get_settings(request: Request) -> Settings:

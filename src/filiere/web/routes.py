@@ -22,6 +22,7 @@ from filiere.cases import audit, service
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.policies["json.dumps_kwargs"] = {"default": str, "sort_keys": True}
 router = APIRouter(include_in_schema=False)
 PAGE_ROLES = frozenset({"analyst", "supervisor", "auditor"})
 

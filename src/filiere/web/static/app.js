@@ -161,10 +161,11 @@ function wireScreeningPage() {
     if (!q) return;
     if (form.dataset.screening === "yes") {
       try {
-        const r = await api("POST", "/v1/screen", { name: q });
-        const rows = r.results || r.matches || r.items || [];
+        // yente-style batch query: POST /v1/screen {"queries": {"q": {"properties": {"name": [...]}}}}
+        const r = await api("POST", "/v1/screen?limit=10", { queries: { q: { properties: { name: [q] } } } });
+        const rows = ((r.responses || {}).q || {}).results || [];
         document.querySelector("#screen-results tbody").innerHTML = rows.length ? rows.map((m) =>
-          `<tr><td>${esc(m.name || m.caption || m.entity_id)}</td><td>${esc(m.list || m.dataset || "")}</td><td class="num">${esc(m.score ?? "")}</td></tr>`).join("") : "<tr><td>No match.</td></tr>";
+          `<tr><td>${esc(m.caption)}</td><td>${esc(m.matched_name)}</td><td>${esc((m.datasets || []).join(", "))}</td><td>${esc((m.programs || []).join(", "))}</td><td class="num">${Number(m.score).toFixed(2)}</td><td>${m.match ? "<b>match</b>" : ""}</td><td><small>${esc(m.explanation)}</small></td></tr>`).join("") : "<tr><td>No match above the threshold.</td></tr>";
       } catch (e) { document.querySelector("#screen-results tbody").innerHTML = `<tr><td class="error">${esc(e.message)}</td></tr>`; }
     }
     try {
