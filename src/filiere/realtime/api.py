@@ -1,0 +1,229 @@
+"""HTTP routes of the real-time service (mounted under ``/v1`` by :func:`filiere.api.app.create_app`).
+
+``POST /v1/transactions`` and ``GET /v1/realtime/alerts/stream`` are plain Starlette routes that
+authenticate themselves (:class:`AuthCache`): FastAPI's ``current_user`` dependency holds the
+workspace store for the whole request, which would serialise every in-flight transaction behind
+one lock and hold it for ever on a stream. They admit the same credentials (Bearer token or UI
+session with CSRF token) and answer 401/403 like every other route. A token is looked up in the
+store at most once per ``auth_cache_s`` seconds (revocation takes effect within that delay).
+``POST /v1/models/reload`` (admin) and ``GET /v1/realtime/status`` (``?flush=1`` waits until the
+store holds every acknowledged transaction) are plain routes too: both wait on work that needs the
+store, which the dependency would hold.
+
+The service itself starts with the server when its log exists (crash recovery first) or
+``realtime.autostart`` is set, else on the first real-time request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from filiere.api.auth import Principal, principal_for_session, principal_for_token
+from filiere.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
+from filiere.errors import AuthenticationError, FiliereError, PermissionDeniedError
+from filiere.realtime.schemas import TX_MANY, TX_ONE, from_iso20022, normalise
+from filiere.realtime.service import OverloadedError, RealtimeConfig, RealtimeService
+
+FEED_ROLES = frozenset({"machine", "admin"})
+READ_ROLES = frozenset({"analyst", "supervisor", "auditor", "admin"})
+STATUS_ROLES = frozenset({"admin", "supervisor", "machine"})
+MAX_BODY = 8 << 20
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+class AuthCache:
+    """Bearer tokens and sessions checked against the store, answers kept ``ttl_s`` seconds."""
+
+    def __init__(self, ttl_s: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def principal(self, request: Request, roles: frozenset[str]) -> Principal:
+        header = request.headers.get("authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                raise AuthenticationError("malformed Authorization header: expected 'Bearer TOKEN'")
+            p = await self._lookup("t:" + token, token, principal_for_token, request)
+            if p is None:
+                raise AuthenticationError("invalid, expired or revoked API token")
+        else:
+            sid = request.cookies.get(SESSION_COOKIE)
+            if not sid:
+                raise AuthenticationError("authentication required: send 'Authorization: Bearer TOKEN' or log in")
+            p = await self._lookup("s:" + sid, sid, principal_for_session, request)
+            if p is None:
+                raise AuthenticationError("session expired: log in again")
+            if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != p.csrf_token:
+                raise PermissionDeniedError("missing or wrong X-CSRF-Token header for a cookie-authenticated request")
+        if p.role not in roles:
+            raise PermissionDeniedError(f"role {p.role!r} may not do this (allowed: {', '.join(sorted(roles))})")
+        return p
+
+    async def _lookup(self, key: str, secret: str, fn: Any, request: Request) -> Principal | None:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        gate = request.app.state.store_gate
+
+        def look() -> Principal | None:
+            with gate.unit_of_work() as store:
+                found: Principal | None = fn(store, secret)
+                return found
+
+        p = await run_in_threadpool(look)
+        if len(self._cache) >= self.max_entries:
+            self._cache.clear()
+        # failures are kept one second only (a typo corrected at once works at once)
+        self._cache[digest] = (now + (self.ttl_s if p is not None else 1.0), p)
+        return p
+
+
+def _state(request: Request) -> tuple[RealtimeService, AuthCache]:
+    app = request.app
+    svc: RealtimeService | None = getattr(app.state, "realtime", None)
+    if svc is None:
+        svc = RealtimeService(app.state.settings, app.state.store_gate)
+        app.state.realtime = svc
+        app.state.realtime_auth = AuthCache(svc.config.auth_cache_s)
+    auth: AuthCache = app.state.realtime_auth
+    return svc, auth
+
+
+def _error(exc: FiliereError) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, OverloadedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    return _json({"detail": str(exc)}, exc.status_code, headers)
+
+
+async def post_transactions(request: Request) -> Response:
+    """Score one transaction (JSON object), a batch (JSON array) or a pacs.008 message (XML)."""
+    svc, auth = _state(request)
+    try:
+        await auth.principal(request, FEED_ROLES)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _json({"detail": f"body over {MAX_BODY >> 20} MiB: send smaller batches"}, 413)
+        ctype = request.headers.get("content-type", "")
+        if "xml" in ctype:
+            try:
+                recs = await run_in_threadpool(from_iso20022, body)
+            except (ValueError, FiliereError) as exc:
+                return _json({"detail": [{"loc": ["body"], "msg": str(exc), "type": "iso20022"}]}, 422)
+            many = True
+        else:
+            many = body.lstrip()[:1] == b"["
+            try:
+                objs = TX_MANY.validate_json(body) if many else [TX_ONE.validate_json(body)]
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False, include_context=False, include_input=False)
+                detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
+                return _json({"detail": detail}, 422)
+            recs = [normalise(o) for o in objs]
+        if len(recs) > svc.config.max_request_tx:
+            return _json(
+                {"detail": f"{len(recs)} transactions in one request (at most {svc.config.max_request_tx})"}, 413
+            )
+        want = request.query_params.get("features", "") in ("1", "true")
+        answers = await svc.submit(recs, want)
+    except FiliereError as exc:
+        return _error(exc)
+    return _json(answers if many else answers[0])
+
+
+async def alert_stream(request: Request) -> Response:
+    """Server-sent events: one ``alert`` event per transaction alerted or held, as it is decided."""
+    svc, auth = _state(request)
+    try:
+        await auth.principal(request, READ_ROLES)
+        await svc.ensure_started()
+    except FiliereError as exc:
+        return _error(exc)
+    queue = svc.broker.subscribe()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    ev = await asyncio.wait_for(queue.get(), 15.0)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield b"id: " + str(ev["alert_id"]).encode() + b"\nevent: alert\ndata: " + orjson.dumps(ev) + b"\n\n"
+        finally:
+            svc.broker.unsubscribe(queue)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = app.state.settings
+    svc = RealtimeService(settings, app.state.store_gate, RealtimeConfig.from_settings(settings))
+    app.state.realtime = svc
+    app.state.realtime_auth = AuthCache(svc.config.auth_cache_s)
+    if svc.config.autostart or svc.has_log():
+        await svc.ensure_started()
+    try:
+        yield
+    finally:
+        await svc.stop()
+
+
+async def reload_model(request: Request) -> Response:
+    """Load the current model and screening lists into the running service (no downtime)."""
+    svc, auth = _state(request)
+    try:
+        await auth.principal(request, frozenset({"admin"}))
+        return _json(await svc.reload())
+    except FiliereError as exc:
+        return _error(exc)
+
+
+async def realtime_status(request: Request) -> Response:
+    """Model version, sequence numbers, in flight, backlog, log segments, recovery time."""
+    svc, auth = _state(request)
+    try:
+        await auth.principal(request, STATUS_ROLES)
+        await svc.ensure_started()
+        if request.query_params.get("flush", "") in ("1", "true"):
+            await svc.flush()
+    except FiliereError as exc:
+        return _error(exc)
+    return _json(svc.status())
+
+
+router = APIRouter(tags=["real-time"], lifespan=lifespan)
+for _path, _endpoint, _method in (
+    ("/transactions", post_transactions, "POST"),
+    ("/realtime/alerts/stream", alert_stream, "GET"),
+    ("/models/reload", reload_model, "POST"),
+    ("/realtime/status", realtime_status, "GET"),
+):
+    router.routes.append(Route(_path, _endpoint, methods=[_method], name="realtime_" + _endpoint.__name__))

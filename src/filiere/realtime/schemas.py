@@ -1,0 +1,170 @@
+"""The transaction a feed posts, its validation, and the normalised record the service logs.
+
+The API model (pydantic, documented with examples) is kept apart from the internal record (a plain
+dict written to the write-ahead log): the record carries account ids (``bank:number``), ISO
+currency codes and the timestamp in microseconds since the epoch, naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from filiere.model.currencies import NAME_TO_CODE
+from filiere.model.schemas import account_id
+
+_CODES = frozenset(NAME_TO_CODE.values())
+_EPOCH = datetime(1970, 1, 1)
+
+
+def currency_code(value: str) -> str:
+    """ISO code of a currency given as an ISO code or an AMLworld name; ValueError otherwise."""
+    v = value.strip()
+    if v.upper() in _CODES:
+        return v.upper()
+    code = NAME_TO_CODE.get(v)
+    if code is None:
+        raise ValueError(f"unknown currency {value!r} (ISO code such as USD, or an AMLworld name such as 'US Dollar')")
+    return code
+
+
+class PartyIn(BaseModel):
+    """Optional details of one end of the payment: screened against the sanctions lists."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str | None = Field(default=None, max_length=300, examples=["Aymen al-Zawahiri"])
+    schema_: Literal["Person", "Company", "Organization", "LegalEntity"] | None = Field(
+        default=None, alias="schema", examples=["Person"]
+    )
+    country: str | None = Field(default=None, max_length=60, examples=["ml"])
+    birth_date: str | None = Field(default=None, max_length=10, examples=["1951-06-19"])
+    crypto_addresses: list[str] = Field(
+        default_factory=list, max_length=20, examples=[["bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"]]
+    )
+
+
+class TransactionIn(BaseModel):
+    """One payment to score. Field names follow AMLworld's columns in snake case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, examples=["TX-2024-000001"])
+    timestamp: datetime = Field(description="ISO 8601; naive values are read as UTC", examples=["2024-03-01T10:15:00Z"])
+    from_bank: str = Field(min_length=1, max_length=64, examples=["001"])
+    from_account: str = Field(min_length=1, max_length=100, examples=["8000A1230"])
+    to_bank: str = Field(min_length=1, max_length=64, examples=["070"])
+    to_account: str = Field(min_length=1, max_length=100, examples=["80B3C4D10"])
+    amount: float = Field(ge=0, allow_inf_nan=False, description="amount received", examples=[9500.0])
+    currency: str = Field(min_length=3, max_length=40, description="currency received", examples=["USD"])
+    payment_format: str = Field(min_length=1, max_length=40, examples=["Wire"])
+    amount_paid: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="default: amount")
+    payment_currency: str | None = Field(default=None, max_length=40, description="default: currency")
+    from_party: PartyIn | None = None
+    to_party: PartyIn | None = None
+
+    @field_validator("currency", "payment_currency")
+    @classmethod
+    def _currency(cls, v: str | None) -> str | None:
+        return None if v is None else currency_code(v)
+
+
+TX_ONE = TypeAdapter(TransactionIn)
+TX_MANY = TypeAdapter(list[TransactionIn])
+
+
+def ts_us(value: datetime) -> int:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def us_to_datetime(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _party(p: PartyIn | None) -> dict[str, Any] | None:
+    if p is None or (not p.name and not p.crypto_addresses):
+        return None
+    out: dict[str, Any] = {"name": p.name, "schema": p.schema_}
+    if p.country:
+        out["country"] = p.country
+    if p.birth_date:
+        out["birth_date"] = p.birth_date
+    if p.crypto_addresses:
+        out["crypto"] = list(p.crypto_addresses)
+    return out
+
+
+def normalise(tx: TransactionIn) -> dict[str, Any]:
+    """The record logged and scored: account ids, ISO currency codes, ``ts`` in µs (naive UTC)."""
+    rec: dict[str, Any] = {
+        "id": tx.id,
+        "ts": ts_us(tx.timestamp),
+        "from_bank": tx.from_bank,
+        "from_account": account_id(tx.from_bank, tx.from_account),
+        "to_bank": tx.to_bank,
+        "to_account": account_id(tx.to_bank, tx.to_account),
+        "amount_received": tx.amount,
+        "receiving_currency": tx.currency,
+        "amount_paid": tx.amount if tx.amount_paid is None else tx.amount_paid,
+        "payment_currency": tx.payment_currency or tx.currency,
+        "payment_format": tx.payment_format,
+    }
+    parties = {k: v for k, v in (("from", _party(tx.from_party)), ("to", _party(tx.to_party))) if v}
+    if parties:
+        rec["parties"] = parties
+    return rec
+
+
+def from_iso20022(body: bytes) -> list[dict[str, Any]]:
+    """Records of a pacs.008 message (each credit transfer), through :mod:`filiere.io.iso20022`.
+
+    Raises :class:`ValueError` with the reader's reasons when a transfer is rejected.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from filiere.io.iso20022 import read_iso20022
+
+    with tempfile.TemporaryDirectory(prefix="filiere-rt-") as d:
+        path = Path(d) / "pacs008.xml"
+        path.write_bytes(body)
+        batch = read_iso20022(path, "pacs008", "realtime")
+    if batch.quarantine.num_rows:
+        reasons = [
+            f"{r.get('location')}: {r.get('field')}: {r.get('reason')}" for r in batch.quarantine.to_pylist()[:10]
+        ]
+        raise ValueError("pacs.008 transfers rejected: " + "; ".join(reasons))
+    names = {r["party_id"]: r for r in batch.parties.to_pylist()} if batch.parties is not None else {}
+    owners = (
+        {r["account_id"]: r.get("owner_party_id") for r in batch.accounts.to_pylist()}
+        if batch.accounts is not None
+        else {}
+    )
+    out: list[dict[str, Any]] = []
+    for r in batch.transactions.to_pylist():
+        rec: dict[str, Any] = {
+            "id": r["tx_id"],
+            "ts": ts_us(r["ts"]),
+            "from_bank": r["from_bank"],
+            "from_account": r["from_account"],
+            "to_bank": r["to_bank"],
+            "to_account": r["to_account"],
+            "amount_received": float(r["amount_received"]),
+            "receiving_currency": r["receiving_currency"],
+            "amount_paid": float(r["amount_paid"]),
+            "payment_currency": r["payment_currency"],
+            "payment_format": r["payment_format"],
+        }
+        parties: dict[str, Any] = {}
+        for side, acc in (("from", r["from_account"]), ("to", r["to_account"])):
+            owner = names.get(owners.get(acc) or "")
+            if owner and owner.get("name"):
+                parties[side] = {"name": owner["name"], "schema": owner.get("schema"), "country": owner.get("country")}
+        if parties:
+            rec["parties"] = parties
+        out.append(rec)
+    return out

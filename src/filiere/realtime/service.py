@@ -1,0 +1,735 @@
+"""The real-time scoring service: validate → screen → stream features → score → log → answer → store.
+
+Pipeline (one asyncio event loop, two single-thread executors, so ordering is total):
+
+1. a request's records join the pending list (bounded: over ``max_in_flight`` the caller gets 503);
+2. the *compute* stage takes all pending records (up to ``max_batch``) as one micro-batch: screening
+   (cached per name), online features (:class:`filiere.realtime.features.OnlineFeatures`), one model
+   prediction per micro-batch, decisions and reasons; it assigns sequence numbers;
+3. the *log* stage appends every computed micro-batch waiting for it in one write with one fsync
+   (group commit) — while it waits on the disk the compute stage already works on the next batch;
+4. only then are the callers answered; alerts go to the live stream (SSE subscribers);
+5. a *drain* task copies logged records into the store in batches (one store transaction each:
+   ``realtime_tx`` + ``transactions`` + ``alerts``); ``max(realtime_tx.seq)`` is the checkpoint and
+   log segments below it are deleted.
+
+On start, the streaming state is rebuilt by replaying the workspace's history (optional), the
+stored real-time records and the log records above the checkpoint (which are also drained). A
+duplicate id is answered with the first answer, whether it is in flight, logged or stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
+
+from filiere.config import Settings
+from filiere.errors import FiliereError
+from filiere.realtime.features import OnlineFeatures, matrix
+from filiere.realtime.schemas import us_to_datetime
+from filiere.realtime.wal import WriteAheadLog
+
+log = logging.getLogger(__name__)
+
+SOURCE = "realtime"
+DECISIONS = ("pass", "alert", "hold")
+
+
+class OverloadedError(FiliereError):
+    """Too much in flight: the caller should retry after ``retry_after`` seconds."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RealtimeConfig(BaseModel):
+    """The ``realtime:`` section of the workspace's ``filiere.yml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: transactions accepted but not yet answered; beyond it new requests get 503
+    max_in_flight: int = 20_000
+    #: records per compute micro-batch
+    max_batch: int = 2048
+    #: transactions per request (batch body)
+    max_request_tx: int = 1000
+    #: logged records not yet in the store; beyond it new requests get 503 (the store is behind)
+    max_backlog: int = 500_000
+    drain_interval_s: float = 0.5
+    drain_batch: int = 20_000
+    segment_mb: int = 64
+    fsync: bool = True
+    #: model probability from which a transaction alerts (default: the model's own threshold)
+    alert_threshold: float | None = None
+    #: model probability from which a transaction is held (default: never on score alone)
+    hold_threshold: float | None = None
+    #: screen party names and crypto addresses; a listed match holds the payment
+    screening: bool = True
+    #: replay the workspace's stored transactions into the streaming state on start
+    warm_start: bool = True
+    #: seconds between checks of ``models/current.json`` (0: reload only through the API)
+    watch_model_s: float = 2.0
+    #: seconds an authenticated token is trusted without looking it up again
+    auth_cache_s: float = 5.0
+    #: start with the server (else on the first real-time request, or when a log exists)
+    autostart: bool = False
+    retry_after_s: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RealtimeConfig:
+        return cls(**settings.area("realtime"))
+
+
+@dataclass(slots=True)
+class Pending:
+    rec: dict[str, Any]
+    future: asyncio.Future[dict[str, Any]]
+    want_features: bool = False
+
+
+@dataclass(slots=True)
+class Computed:
+    items: list[Pending]
+    records: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+    features: list[dict[str, float]] = field(default_factory=list)
+
+
+class AlertBroker:
+    """Fan-out of alert events to live subscribers (bounded queues; a slow one loses events)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self.subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.dropped = 0
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.size)
+        self.subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        self.subscribers.discard(q)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for q in self.subscribers:
+            try:
+                q.put_nowait(event)
+            except asyncio.QueueFull:
+                self.dropped += 1
+
+
+def alert_id(tx_id: str) -> str:
+    from filiere.cases.alerts import AlertRecord
+
+    return AlertRecord(source=SOURCE, title="", score=0.0, dedup_key=tx_id).alert_id
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+class RealtimeService:
+    """One per server process and workspace. ``gate`` lends the store (see :class:`StoreGate`)."""
+
+    def __init__(self, settings: Settings, gate: Any, config: RealtimeConfig | None = None) -> None:
+        self.settings = settings
+        self.gate = gate
+        self.config = config or RealtimeConfig.from_settings(settings)
+        self.folder = Path(settings.workspace) / "realtime"
+        self.wal = WriteAheadLog(
+            self.folder / "wal", segment_bytes=self.config.segment_mb << 20, fsync=self.config.fsync
+        )
+        self.broker = AlertBroker()
+        self.model: Any = None
+        self.model_mtime: float | None = None
+        self.screener: Any = None
+        self.features: OnlineFeatures | None = None
+        self.seq = 0
+        self.stored_seq = 0
+        self.seen: dict[str, int] = {}
+        self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.recent_size = max(200_000, self.config.max_backlog + self.config.max_in_flight)
+        self.inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.in_flight = 0
+        self.pending: list[Pending] = []
+        self.backlog: list[dict[str, Any]] = []
+        self.started = False
+        self.broken: str | None = None
+        self.stats: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected_overload": 0, "alerts": 0, "holds": 0}
+        self._screen_cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._start_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._drain_wake = asyncio.Event()
+        self._wal_q: asyncio.Queue[Computed | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cpu = ThreadPoolExecutor(1, thread_name_prefix="rt-compute")
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="rt-log")
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="rt-drain")
+        self._stopping = False
+
+    # ------------------------------------------------------------------------------ life cycle
+    def has_log(self) -> bool:
+        return any((self.folder / "wal").glob("seg-*.wal"))
+
+    async def ensure_started(self) -> None:
+        if self.started:
+            return
+        async with self._start_lock:
+            if self.started:
+                return
+            loop = asyncio.get_running_loop()
+            t0 = time.perf_counter()
+            await loop.run_in_executor(self._cpu, self._recover)
+            self.stats["recovery_s"] = round(time.perf_counter() - t0, 3)
+            self._tasks = [
+                asyncio.create_task(self._processor(), name="rt-processor"),
+                asyncio.create_task(self._log_writer(), name="rt-log"),
+                asyncio.create_task(self._drainer(), name="rt-drain"),
+            ]
+            if self.config.watch_model_s > 0:
+                self._tasks.append(asyncio.create_task(self._watch_model(), name="rt-watch"))
+            self.started = True
+            log.info("real-time service ready in %.2f s (seq %d)", self.stats["recovery_s"], self.seq)
+
+    async def stop(self) -> None:
+        """Answer what is pending, drain the log into the store, close."""
+        if not self.started:
+            self._shutdown_pools()
+            return
+        self._stopping = True
+        self._wake.set()
+        deadline = time.monotonic() + 30
+        while (self.pending or self.in_flight) and time.monotonic() < deadline and not self.broken:
+            await asyncio.sleep(0.01)
+        await self._wal_q.put(None)
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            while self.backlog:
+                if not await loop.run_in_executor(self._db, self._drain_once):
+                    break
+        self.wal.close()
+        self._shutdown_pools()
+        self.started = False
+
+    def _shutdown_pools(self) -> None:
+        for ex in (self._cpu, self._io, self._db):
+            ex.shutdown(wait=False)
+
+    # ------------------------------------------------------------------------------ recovery
+    def _load_model(self) -> None:
+        from filiere.scoring.model import CURRENT_FILE, load_current_model, models_dir
+
+        cur = models_dir(self.settings) / CURRENT_FILE
+        try:
+            mtime = cur.stat().st_mtime if cur.exists() else None
+            model = load_current_model(self.settings) if mtime is not None else None
+        except FiliereError as exc:
+            log.warning("no model loaded: %s", exc)
+            model, mtime = None, None
+        self.model = model
+        self.model_mtime = mtime
+
+    def _load_screener(self, store: Any) -> None:
+        if not self.config.screening:
+            return
+        from filiere.screening.service import get_screener
+
+        try:
+            self.screener = get_screener(self.settings, store)
+        except Exception as exc:  # no list loaded yet, or a screening bug: score without it
+            log.warning("screening disabled: %s", exc)
+            self.screener = None
+        self._screen_cache.clear()
+
+    def _recover(self) -> None:
+        """Rebuild the streaming state, the duplicate index and the backlog (runs in the compute thread)."""
+        self._load_model()
+        self.features = OnlineFeatures()
+        wal_records = self.wal.open()
+        with self.gate.unit_of_work() as store:
+            self._load_screener(store)
+            self.stored_seq = int(store.scalar("SELECT coalesce(max(seq), 0) FROM realtime_tx") or 0)
+            ids = store.query_arrow("SELECT tx_id, seq FROM realtime_tx")
+            self.seen = dict(zip(ids.column("tx_id").to_pylist(), ids.column("seq").to_pylist(), strict=True))
+            history = store.query_arrow(HISTORY_SQL) if self.config.warm_start else None
+            stored = store.query_arrow("SELECT record FROM realtime_tx ORDER BY seq")
+        if history is not None:
+            for chunk in history.to_batches(8192):
+                self._replay(chunk.to_pylist())
+        for chunk in stored.to_batches(8192):
+            self._replay([orjson.loads(r) for r in chunk.column(0).to_pylist()])
+        tail = [r for r in wal_records if int(r["seq"]) > self.stored_seq]
+        for i in range(0, len(tail), 8192):
+            part = tail[i : i + 8192]
+            self._replay([r["tx"] for r in part])
+            for r in part:
+                self.seen[r["tx"]["id"]] = int(r["seq"])
+                self._remember(r["tx"]["id"], r["answer"])
+        self.backlog = tail
+        self.seq = max(self.stored_seq, int(wal_records[-1]["seq"]) if wal_records else 0)
+        self.stats["replayed"] = self.features.count
+
+    def _replay(self, recs: list[dict[str, Any]]) -> None:
+        assert self.features is not None
+        feats = [self.features.step(rec)[1] for rec in recs]
+        p1 = None
+        model = self.model
+        if model is not None and model.stage1 is not None and recs:
+            p1 = np.asarray(model.stage1.predict(matrix(feats, model.stage1_names), num_threads=1))
+        self.features.propagate(recs, p1)
+
+    # ------------------------------------------------------------------------------ submission
+    def _remember(self, tx_id: str, answer: dict[str, Any]) -> None:
+        self.recent[tx_id] = answer
+        if len(self.recent) > self.recent_size:
+            self.recent.popitem(last=False)
+
+    async def submit(self, recs: Sequence[dict[str, Any]], want_features: bool = False) -> list[dict[str, Any]]:
+        """Answers for ``recs`` (in order), each durable in the log before this returns."""
+        await self.ensure_started()
+        if self.broken:
+            raise OverloadedError(f"real-time service unavailable: {self.broken}", 30)
+        loop = asyncio.get_running_loop()
+        fresh = sum(1 for r in recs if r["id"] not in self.seen and r["id"] not in self.inflight)
+        if fresh and (
+            self.in_flight + fresh > self.config.max_in_flight or len(self.backlog) > self.config.max_backlog
+        ):
+            self.stats["rejected_overload"] += len(recs)
+            raise OverloadedError(
+                f"overloaded: {self.in_flight} transactions in flight, {len(self.backlog)} waiting for the store",
+                self.config.retry_after_s,
+            )
+        waits: list[asyncio.Future[dict[str, Any]] | dict[str, Any]] = []
+        dup: list[bool] = []
+        for rec in recs:
+            tid = rec["id"]
+            if tid in self.seen:
+                waits.append(await self._stored_answer(tid))
+                dup.append(True)
+            elif tid in self.inflight:
+                waits.append(self.inflight[tid])
+                dup.append(True)
+            else:
+                fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+                self.inflight[tid] = fut
+                self.pending.append(Pending(rec, fut, want_features))
+                self.in_flight += 1
+                waits.append(fut)
+                dup.append(False)
+        self.stats["accepted"] += dup.count(False)
+        self.stats["duplicates"] += dup.count(True)
+        if dup.count(False):
+            self._wake.set()
+        out = []
+        for w, d in zip(waits, dup, strict=True):
+            ans = await w if isinstance(w, asyncio.Future) else w
+            out.append({**ans, "duplicate": True} if d else ans)
+        return out
+
+    async def _stored_answer(self, tx_id: str) -> dict[str, Any]:
+        ans = self.recent.get(tx_id)
+        if ans is not None:
+            return ans
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, self._answer_from_store, tx_id)
+
+    def _answer_from_store(self, tx_id: str) -> dict[str, Any]:
+        with self.gate.unit_of_work() as store:
+            rows = store.query(
+                "SELECT seq, score, decision, model_version, reasons FROM realtime_tx WHERE tx_id = ?", [tx_id]
+            )
+        if not rows:
+            raise FiliereError(f"transaction {tx_id!r} is indexed but not stored")
+        seq, score, decision, version, reasons = rows[0]
+        return {
+            "id": tx_id,
+            "seq": int(seq),
+            "decision": decision,
+            "score": score,
+            "model_version": version,
+            "alert_id": alert_id(tx_id) if decision != "pass" else None,
+            "reasons": orjson.loads(reasons) if reasons else [],
+        }
+
+    # ------------------------------------------------------------------------------ pipeline
+    async def _processor(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.pending:
+                items = self.pending[: self.config.max_batch]
+                del self.pending[: len(items)]
+                try:
+                    computed = await loop.run_in_executor(self._cpu, self._compute, items)
+                except Exception as exc:  # the streaming state may be half-updated: stop taking work
+                    log.exception("real-time compute failed")
+                    self.broken = f"scoring failed: {exc}"
+                    self._fail(items, exc)
+                    continue
+                await self._wal_q.put(computed)
+
+    def _fail(self, items: Sequence[Pending], exc: Exception) -> None:
+        err = OverloadedError(f"real-time service unavailable: {exc}", 30)
+        for p in items:
+            self.inflight.pop(p.rec["id"], None)
+            self.in_flight -= 1
+            if not p.future.done():
+                p.future.set_exception(err)
+
+    async def _log_writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._wal_q.get()
+            if first is None:
+                return
+            groups = [first]
+            while not self._wal_q.empty():
+                nxt = self._wal_q.get_nowait()
+                if nxt is None:
+                    break
+                groups.append(nxt)
+            records = [r for g in groups for r in g.records]
+            try:
+                await loop.run_in_executor(self._io, self.wal.append, records)
+            except Exception as exc:  # disk full or gone: nothing more can be acknowledged
+                log.exception("write-ahead log append failed")
+                self.broken = f"write-ahead log failed: {exc}"
+                for g in groups:
+                    self._fail(g.items, exc)
+                continue
+            self.backlog.extend(records)
+            for g in groups:
+                for i, (p, ans) in enumerate(zip(g.items, g.answers, strict=True)):
+                    tid = p.rec["id"]
+                    self.seen[tid] = ans["seq"]
+                    self._remember(tid, ans)
+                    self.inflight.pop(tid, None)
+                    self.in_flight -= 1
+                    if not p.future.done():
+                        p.future.set_result({**ans, "features": g.features[i]} if p.want_features else ans)
+                    if ans["decision"] != "pass":
+                        self.stats["holds" if ans["decision"] == "hold" else "alerts"] += 1
+                        self.broker.publish(_event(p.rec, ans))
+            if len(self.backlog) >= self.config.drain_batch:
+                self._drain_wake.set()
+
+    def _screen(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
+        parties = rec.get("parties")
+        if not parties or self.screener is None:
+            return []
+        hits: list[dict[str, Any]] = []
+        for side, party in parties.items():
+            name = party.get("name")
+            if name:
+                key = (name, party.get("schema") or "")
+                found = self._screen_cache.get(key)
+                if found is None:
+                    ms = self.screener.screen(name, schema=party.get("schema"), limit=3)
+                    found = [
+                        {"entity_id": m.entity_id, "list": m.list_id, "caption": m.caption, "score": round(m.score, 4),
+                         "programs": m.programs}
+                        for m in ms if m.match
+                    ]  # fmt: skip
+                    if len(self._screen_cache) > 100_000:
+                        self._screen_cache.clear()
+                    self._screen_cache[key] = found
+                hits += [{"kind": "sanctions", "side": side, "name": name, **h} for h in found]
+            for addr in party.get("crypto") or ():
+                for m in self.screener.screen_address(addr):
+                    hits.append(
+                        {"kind": "crypto_address", "side": side, "address": addr, "entity_id": m.entity_id,
+                         "list": m.list_id, "caption": m.caption, "score": 1.0}
+                    )  # fmt: skip
+        return hits
+
+    def _compute(self, items: list[Pending]) -> Computed:
+        assert self.features is not None
+        model = self.model
+        recs = [p.rec for p in items]
+        received = _now_us()
+        effs: list[int] = []
+        feats: list[dict[str, float]] = []
+        for rec in recs:
+            eff, f = self.features.step(rec)
+            effs.append(eff)
+            feats.append(f)
+        scores: np.ndarray | None = None
+        X: np.ndarray | None = None
+        if model is not None:
+            p1 = None
+            if model.stage1 is not None:
+                p1 = np.asarray(model.stage1.predict(matrix(feats, model.stage1_names), num_threads=1))
+            for f, extra in zip(feats, self.features.propagate(recs, p1), strict=True):
+                f.update(extra)
+            X = matrix(feats, model.feature_names)
+            scores = np.asarray(model.booster.predict(X, num_threads=1), dtype=np.float64)
+        else:
+            self.features.propagate(recs, None)
+        cfg = self.config
+        thr = cfg.alert_threshold if cfg.alert_threshold is not None else (model.threshold if model else None)
+        version = model.version if model is not None else None
+        answers: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        explain_rows: list[int] = []
+        for i, rec in enumerate(recs):
+            self.seq += 1
+            score = float(scores[i]) if scores is not None else None
+            reasons = self._screen(rec) if cfg.screening else []
+            if reasons or (score is not None and cfg.hold_threshold is not None and score >= cfg.hold_threshold):
+                decision = "hold"
+            elif score is not None and thr is not None and score >= thr:
+                decision = "alert"
+            else:
+                decision = "pass"
+            if score is not None and thr is not None and score >= thr:
+                explain_rows.append(i)
+            answers.append(
+                {
+                    "id": rec["id"],
+                    "seq": self.seq,
+                    "decision": decision,
+                    "score": None if score is None else round(score, 6),
+                    "model_version": version,
+                    "alert_id": alert_id(rec["id"]) if decision != "pass" else None,
+                    "reasons": reasons,
+                }
+            )
+        if explain_rows and model is not None and X is not None:
+            for i, contribs in zip(explain_rows, model.explain_matrix(X[explain_rows], top=5), strict=True):
+                answers[i]["reasons"] = [
+                    *answers[i]["reasons"],
+                    {"kind": "model", "threshold": round(float(thr or 0.0), 6),
+                     "features": [c.as_dict() for c in contribs]},
+                ]  # fmt: skip
+        for rec, eff, ans in zip(recs, effs, answers, strict=True):
+            records.append({"seq": ans["seq"], "eff": eff, "at": received, "tx": rec, "answer": ans})
+        out_feats = feats if any(p.want_features for p in items) else []
+        return Computed(items, records, answers, out_feats)
+
+    # ------------------------------------------------------------------------------ drain
+    async def _drainer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drain_wake.wait(), self.config.drain_interval_s)
+            self._drain_wake.clear()
+            if not self.backlog:
+                continue
+            try:
+                await loop.run_in_executor(self._db, self._drain_once)
+            except Exception as exc:  # store locked by a command, disk… the log keeps everything
+                log.warning("real-time drain postponed: %s", exc)
+                self.stats["drain_errors"] = self.stats.get("drain_errors", 0) + 1
+                await asyncio.sleep(1.0)
+
+    def _drain_once(self) -> int:
+        """Store the oldest logged records (one store transaction); returns how many."""
+        batch = self.backlog[: self.config.drain_batch]
+        if not batch:
+            return 0
+        rt, tx, alerts = _tables(batch)
+        from filiere.cases.alerts import insert_alerts
+
+        with self.gate.unit_of_work() as store, store.transaction():
+            done = int(store.scalar("SELECT coalesce(max(seq), 0) FROM realtime_tx") or 0)
+            if done >= int(batch[-1]["seq"]):  # stored by a previous attempt whose answer was lost
+                pass
+            else:
+                if done >= int(batch[0]["seq"]):
+                    keep = pc.greater(rt.column("seq"), pa.scalar(done, pa.int64()))
+                    rt, tx = rt.filter(keep), tx.filter(keep)
+                    alerts = [(a, r) for a, r in alerts if r > done]
+                store.insert_arrow("realtime_tx", rt)
+                store.execute("CREATE TEMP TABLE IF NOT EXISTS __rt_tx AS SELECT * FROM transactions LIMIT 0")
+                store.execute("DELETE FROM __rt_tx")
+                store.insert_arrow("__rt_tx", tx)
+                cols = ", ".join(tx.column_names)
+                store.execute(f"INSERT OR IGNORE INTO transactions ({cols}) SELECT {cols} FROM __rt_tx")
+                store.execute("DELETE FROM __rt_tx")
+                if alerts:
+                    insert_alerts(store, [a for a, _ in alerts])
+        self.stored_seq = int(batch[-1]["seq"])
+        del self.backlog[: len(batch)]
+        self.wal.release(self.stored_seq)
+        self.stats["stored"] = self.stored_seq
+        return len(batch)
+
+    async def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait until everything acknowledged is in the store (tests, status, shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        loop = asyncio.get_running_loop()
+        while (self.pending or self.in_flight or self.backlog) and time.monotonic() < deadline:
+            if self.backlog and not self.in_flight and not self.pending:
+                await loop.run_in_executor(self._db, self._drain_once)
+            else:
+                await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------------------------ models
+    async def reload(self) -> dict[str, Any]:
+        """Load the current model (and the screening lists) without stopping; returns the versions."""
+        await self.ensure_started()
+        loop = asyncio.get_running_loop()
+        before = self.model.version if self.model is not None else None
+        await loop.run_in_executor(self._db, self._reload_sync)
+        after = self.model.version if self.model is not None else None
+        return {"previous": before, "current": after, "changed": before != after}
+
+    def _reload_sync(self) -> None:
+        self._load_model()
+        with self.gate.unit_of_work() as store:
+            self._load_screener(store)
+
+    async def _watch_model(self) -> None:
+        from filiere.scoring.model import CURRENT_FILE, models_dir
+
+        cur = models_dir(self.settings) / CURRENT_FILE
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.config.watch_model_s)
+            try:
+                mtime = cur.stat().st_mtime if cur.exists() else None
+                if mtime != self.model_mtime:
+                    await loop.run_in_executor(self._db, self._load_model)
+                    log.info("model reloaded: %s", self.model.version if self.model else None)
+            except Exception as exc:
+                log.warning("model reload failed: %s", exc)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "started": self.started,
+            "broken": self.broken,
+            "model_version": self.model.version if self.model is not None else None,
+            "screening": self.screener is not None,
+            "seq": self.seq,
+            "stored_seq": self.stored_seq,
+            "in_flight": self.in_flight,
+            "backlog": len(self.backlog),
+            "log_segments": self.wal.segments,
+            "log_groups": self.wal.groups,
+            "subscribers": len(self.broker.subscribers),
+            "streaming_edges": self.features.engine.edges_seen if self.features else 0,
+            "streaming_capacity": self.features.engine.capacity if self.features else 0,
+            **self.stats,
+        }
+
+
+HISTORY_SQL = """
+SELECT t.tx_id AS id, epoch_us(t.ts) AS ts, t.from_bank, t.from_account, t.to_bank, t.to_account,
+       t.amount_received, t.receiving_currency, t.amount_paid, t.payment_currency, t.payment_format
+FROM transactions t
+WHERE NOT EXISTS (SELECT 1 FROM realtime_tx r WHERE r.tx_id = t.tx_id)
+ORDER BY t.ts, t.source_row, t.tx_id
+"""
+
+
+def _event(rec: dict[str, Any], ans: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "alert_id": ans["alert_id"],
+        "tx_id": rec["id"],
+        "decision": ans["decision"],
+        "score": ans["score"],
+        "model_version": ans["model_version"],
+        "ts": us_to_datetime(int(rec["ts"])).isoformat(),
+        "from_account": rec["from_account"],
+        "to_account": rec["to_account"],
+        "amount": rec["amount_paid"],
+        "currency": rec["payment_currency"],
+        "reasons": ans["reasons"],
+    }
+
+
+def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[tuple[Any, int]]]:
+    """Arrow tables (realtime_tx, transactions) and alert records of logged records."""
+    from filiere.cases.alerts import AlertRecord
+
+    txs = [r["tx"] for r in batch]
+    ans = [r["answer"] for r in batch]
+    seq = pa.array([r["seq"] for r in batch], pa.int64())
+    ts = pa.array([t["ts"] for t in txs], pa.int64()).cast(pa.timestamp("us"))
+    ids = pa.array([t["id"] for t in txs], pa.string())
+    rt = pa.table(
+        {
+            "seq": seq,
+            "tx_id": ids,
+            "ts": ts,
+            "effective_ts": pa.array([r["eff"] for r in batch], pa.int64()).cast(pa.timestamp("us")),
+            "received_at": pa.array([r["at"] for r in batch], pa.int64()).cast(pa.timestamp("us")),
+            "score": pa.array([a["score"] for a in ans], pa.float64()),
+            "decision": pa.array([a["decision"] for a in ans], pa.string()),
+            "model_version": pa.array([a["model_version"] for a in ans], pa.string()),
+            "reasons": pa.array(
+                [orjson.dumps(a["reasons"]).decode() if a["reasons"] else None for a in ans], pa.string()
+            ),
+            "record": pa.array([orjson.dumps(t).decode() for t in txs], pa.string()),
+        }
+    )
+    tx = pa.table(
+        {
+            "tx_id": ids,
+            "ts": ts,
+            **{
+                c: pa.array([t[c] for t in txs], pa.string())
+                for c in ("from_bank", "from_account", "to_bank", "to_account")
+            },
+            "amount_received": pa.array([t["amount_received"] for t in txs], pa.float64()),
+            "receiving_currency": pa.array([t["receiving_currency"] for t in txs], pa.string()),
+            "amount_paid": pa.array([t["amount_paid"] for t in txs], pa.float64()),
+            "payment_currency": pa.array([t["payment_currency"] for t in txs], pa.string()),
+            "payment_format": pa.array([t["payment_format"] for t in txs], pa.string()),
+            "source_file_id": pa.array([SOURCE] * len(txs), pa.string()),
+            "source_row": seq,
+            "properties": pa.array(
+                [orjson.dumps({"parties": t["parties"]}).decode() if t.get("parties") else None for t in txs],
+                pa.string(),
+            ),
+        }
+    )
+    alerts: list[tuple[Any, int]] = []
+    for r, t, a in zip(batch, txs, ans, strict=True):
+        if a["decision"] == "pass":
+            continue
+        hold = a["decision"] == "hold"
+        sanctions = [x for x in a["reasons"] if x.get("kind") in ("sanctions", "crypto_address")]
+        codes = ["SPOSI" if any(x.get("kind") == "sanctions" for x in sanctions) else "SPOSL"] if sanctions else []
+        rec = AlertRecord(
+            source=SOURCE,
+            title=("Payment held: " if hold else "Real-time alert: ")
+            + f"{t['amount_paid']:,.2f} {t['payment_currency']} {t['from_account']} → {t['to_account']}",
+            score=1.0 if sanctions else float(a["score"] or 0.0),
+            dedup_key=t["id"],
+            typology="sanctions" if sanctions else None,
+            severity="critical" if hold else None,
+            indicator_codes=codes,
+            tx_ids=[t["id"]],
+            account_ids=[t["from_account"], t["to_account"]],
+            explanation={"decision": a["decision"], "reasons": a["reasons"], "seq": r["seq"]},
+            model_version=a["model_version"],
+            event_ts=datetime.fromtimestamp(t["ts"] / 1e6, UTC).replace(tzinfo=None),
+        )
+        alerts.append((rec, int(r["seq"])))
+    return rt, tx, alerts
