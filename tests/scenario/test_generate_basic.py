@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from pathlib import Path
 
 from filiere.scenario import generate
-from filiere.scenario.generate import HEADER
+from filiere.scenario.generator import HEADER
 
 FILES = ("transactions.csv", "accounts.csv", "patterns.txt", "parties.ftm.jsonl", "truth.json")
 

@@ -11,28 +11,28 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from filiere.scenario.generate import GenerateResult
+    from filiere.scenario.generator import GenerateResult
 
 __all__ = ["GenerateResult", "generate", "grade"]
 
 
 def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool = False) -> GenerateResult:
-    """Generate a world into folder ``out`` (see :mod:`filiere.scenario.generate`)."""
-    from filiere.scenario.generate import generate as _generate
+    """Generate a world into folder ``out`` (see :mod:`filiere.scenario.generator`)."""
+    from filiere.scenario.generator import generate as _generate
 
     return _generate(template, rows, seed, out, progress=progress)
 
 
 def grade(truth_dir: Path, answers_path: Path) -> dict[str, Any]:
-    """Score an answers file against a world's truth (see :mod:`filiere.scenario.grade`)."""
-    from filiere.scenario.grade import grade as _grade
+    """Score an answers file against a world's truth (see :mod:`filiere.scenario.grading`)."""
+    from filiere.scenario.grading import grade as _grade
 
     return _grade(truth_dir, answers_path)
 
 
 def __getattr__(name: str) -> Any:
     if name == "GenerateResult":
-        from filiere.scenario.generate import GenerateResult
+        from filiere.scenario.generator import GenerateResult
 
         return GenerateResult
     raise AttributeError(name)

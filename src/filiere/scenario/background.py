@@ -171,6 +171,12 @@ class Background:
         self.acc_country = w.bank_country[w.acc_bank]
 
     # ---- helpers
+    def _heavy(self, m: int, median: float, sigma: float, big_share: float, big_median: float) -> np.ndarray:
+        """Mostly small amounts, with a share of larger ones (traders, families, up to wallet limits)."""
+        rng = self.rng
+        big = rng.random(m) < big_share
+        return np.where(big, rng.lognormal(np.log(big_median), 0.7, m), rng.lognormal(np.log(median), sigma, m))
+
     def _partners(self, src: np.ndarray, dst_pool: np.ndarray, dst_w: np.ndarray, same_p: float) -> np.ndarray:
         """A partner in ``dst_pool`` for each source: same country with probability ``same_p``."""
         rng = self.rng
@@ -394,7 +400,7 @@ class Background:
                 sample_times(self.w, len(s), "consumer", rng),
                 s,
                 d,
-                rng.lognormal(np.log(20.0), 1.1, len(s)),
+                self._heavy(len(s), 20.0, 1.2, 0.06, 450.0),
                 np.full(len(s), F["Mobile Money"]),
                 rng.random(len(s)) < 0.5,
             )
@@ -405,7 +411,7 @@ class Background:
                 sample_times(self.w, len(s), "consumer", rng),
                 s,
                 d,
-                rng.lognormal(np.log(30.0), 1.0, len(s)),
+                self._heavy(len(s), 30.0, 1.0, 0.04, 400.0),
                 np.full(len(s), F["Mobile Money"]),
                 rng.random(len(s)) < 0.6,
             )
@@ -416,7 +422,7 @@ class Background:
                 sample_times(self.w, len(s), "consumer", rng),
                 s,
                 d,
-                rng.lognormal(np.log(35.0), 1.1, len(s)),
+                self._heavy(len(s), 35.0, 1.1, 0.05, 500.0),
                 np.full(len(s), F["Mobile Money"]),
                 rng.random(len(s)) < 0.6,
             )

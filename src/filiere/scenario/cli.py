@@ -23,7 +23,7 @@ def generate_cmd(
     json: JsonOpt = False,
 ) -> None:
     """Write transactions.csv, accounts.csv, patterns.txt, parties.ftm.jsonl and truth.json."""
-    from filiere.scenario.generate import generate
+    from filiere.scenario.generator import generate
 
     res = generate(template, rows, seed, out, progress=not json)
     if json:
@@ -47,7 +47,7 @@ def grade_cmd(
     """Score flagged transactions/accounts: precision, recall, F1 overall, per scheme and vector; missed schemes."""
     from rich.table import Table
 
-    from filiere.scenario.grade import grade
+    from filiere.scenario.grading import grade
 
     res = grade(truth, answers)
     if json:

@@ -273,7 +273,7 @@ class Builder:
         return median_usd * math.exp(self.rng.gauss(0.0, sigma))
 
     def fee(self) -> float:
-        return 1.0 - self.rng.uniform(0.005, 0.05)
+        return 1.0 - self.rng.uniform(0.01, 0.05)
 
     def size(self) -> int:
         return len(self.t)
@@ -449,7 +449,8 @@ def structuring(b: Builder) -> Scheme:
             col = r.choice(collectors)
             t = b.when(t0 + r.random() * 4 * 1440)
             amt = thr * r.uniform(0.80, 0.995)
-            b.edge(s, t, c, col, amt, fmt="Cash", rnd=r.random() < 0.5)
+            b.edge(s, t, c, col, amt, fmt="Cash")
+            s.notes.setdefault("deposits_usd", []).append(round(amt, 2))
             got[col] += amt
             last[col] = max(last[col], t)
     t_tr = t0
@@ -534,31 +535,31 @@ def antiquities(b: Builder) -> Scheme:
 
 
 def kidnap_ransom(b: Builder) -> Scheme:
-    """A ransom lands in one wallet and leaves within hours in many small transfers and agent cash-outs."""
+    """A ransom lands in one account and leaves within hours in many small tranches: to wallets of
+    helpers, who cash out at agents, and straight to agents."""
     r, w = b.rng, b.w
     mobile = w.template.mobile_money and len(b.pool_arrays["wallet"]) > 0
-    wallet_pool = "wallet" if mobile else "person"
-    agent_pool = "mm_agent" if mobile and len(b.pool_arrays["mm_agent"]) else "mt_agent"
     home = b.high_risk or None
-    hub = b.pick(wallet_pool, countries=home)[0]
+    hub = b.pick("person", countries=home)[0]
     payer = b.pick(r.choice(["person", "business"]))[0]
     n_out = r.randint(8, 30)
-    mules = b.pick(wallet_pool, max(2, n_out // 3), countries=home)
+    tranche_usd = r.uniform(250.0, 1200.0)  # under the usual wallet limits
+    mules = b.pick("wallet" if mobile else "person", max(2, n_out // 3), countries=home)
+    agent_pool = "mm_agent" if mobile and len(b.pool_arrays["mm_agent"]) else "mt_agent"
     agents = b.pick(agent_pool, r.randint(2, 5), countries=home, reuse=True)
     s = b.new("KIDNAP-RANSOM", f"ransom dispersed in {n_out} transfers within hours")
-    ransom = b.amount(60000.0, 0.8)
+    ransom = n_out * tranche_usd * r.uniform(1.02, 1.1)
     t = b.when(b.start(4 * 1440))
-    b.edge(s, t, payer, hub, ransom, rnd=True)
-    per = ransom * 0.97 / n_out
+    b.edge(s, t, payer, hub, ransom, fmt="Wire", rnd=True)
     for i in range(n_out):
         ti = t + b.delay(150, 0.8)
-        amt = per * r.uniform(0.6, 1.4)
+        amt = tranche_usd * r.uniform(0.6, 1.4)
         if i % 3 == 0:
-            b.edge(s, b.when(ti, "consumer"), hub, r.choice(agents), amt)  # cash-out at an agent
+            b.edge(s, b.when(ti, "consumer"), hub, r.choice(agents), amt, rnd=r.random() < 0.5)  # cash-out at an agent
         else:
             m = r.choice(mules)
-            b.edge(s, b.when(ti, "consumer"), hub, m, amt)
-            b.edge(s, b.when(ti + b.delay(240, 0.8), "consumer"), m, r.choice(agents), amt * 0.99)
+            b.edge(s, b.when(ti, "consumer"), hub, m, amt, rnd=r.random() < 0.5)
+            b.edge(s, b.when(ti + b.delay(240, 0.8), "consumer"), m, r.choice(agents), amt * r.uniform(0.9, 1.0))
     s.notes["ransom_usd"] = round(ransom, 2)
     b.control(s, [hub, *mules])
     b.control(s, [hub], holding=True)

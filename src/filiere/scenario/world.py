@@ -181,7 +181,7 @@ def build_world(template: Template, rows: int, seed: int) -> World:
     assert all(n in NAME_TO_CODE for n in cur_names)
     days = template.days
     base = np.array([BASE_RATES[n] for n in cur_names])
-    vol = np.array([0.03 if n == "Bitcoin" else 0.0 if n in ("US Dollar",) else 0.003 for n in cur_names])
+    vol = np.array([0.03 if n == "Bitcoin" else 0.0 if n in ("US Dollar",) else 0.001 for n in cur_names])
     steps = rng.normal(0.0, 1.0, (len(cur_names), days)) * vol[:, None]
     steps[:, 0] = 0.0
     rates = base[:, None] * np.exp(np.cumsum(steps, axis=1))

@@ -453,7 +453,7 @@ def _write_truth(
     schemes = []
     typed_rows = untyped_rows = 0
     for s in b.schemes:
-        member = sorted(int(row_of[i]) + 1 for i in s.edges)
+        member = [int(row_of[i]) + 1 for i in s.edges]  # in the scheme's own order (chains hop by hop)
         times = [int(rows.t[i]) for i in s.edges]
         if s.typed:
             typed_rows += len(member)
