@@ -96,14 +96,20 @@ def main() -> None:
             sys.stderr.write(out.stderr)
             raise SystemExit(out.returncode)
         res = json.loads(out.stdout.strip().splitlines()[-1])
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kb = usage.ru_maxrss
+        cpu_s = usage.ru_utime + usage.ru_stime  # the child's whole run (start-up and workspace included)
         rows = res["read"]
-        print("| file | size (MB) | rows | stored | quarantined | ingest (s) | rows/s | peak RSS (MB) | cores |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| file | size (MB) | rows | stored | quarantined | ingest (s) | rows/s | child CPU (s) "
+            "| peak RSS (MB) | cores | load avg |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         name = "synthetic AMLworld" if args.file is None else args.file.name
         print(
             f"| {name} | {size_mb:,.0f} | {rows:,} | {res['stored']:,} | {res['quarantined']:,} | "
-            f"{res['seconds']:.1f} | {rows / res['seconds']:,.0f} | {peak_kb / 1024:,.0f} | {os.cpu_count()} |"
+            f"{res['seconds']:.1f} | {rows / res['seconds']:,.0f} | {cpu_s:.1f} | {peak_kb / 1024:,.0f} | "
+            f"{os.cpu_count()} | {os.getloadavg()[0]:.1f} |"
         )
         if gen_s:
             print(f"\n(synthesising the file took {gen_s:.1f} s, not counted; accounts in store: {res['accounts']:,})")
