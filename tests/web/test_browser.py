@@ -97,7 +97,9 @@ def _investigate(page: Any, live_server: dict[str, Any]) -> None:
     page.wait_for_selector("#cy[data-nodes]")
     assert int(page.get_attribute("#cy", "data-nodes") or 0) > 10
     assert page.locator("#trace-table tbody tr").count() > 10
-    page.screenshot(path=str(ARTIFACTS / "trace.png"), full_page=True)
+    page.screenshot(
+        path=str(ARTIFACTS / "trace.png"), clip={"x": 0, "y": 0, "width": 1440, "height": 1500}, full_page=True
+    )
 
     page.goto(url + "/screening?q=Oumar")
     page.wait_for_selector("#party-results tbody tr")
