@@ -145,7 +145,7 @@ def test_pacs008_xml(api: dict[str, Any], shared_data: Path) -> None:
 
 def test_model_reload_changes_the_recorded_version(api: dict[str, Any]) -> None:
     from filiere.config import load_settings
-    from filiere.scoring.model import load_current_model, save_model, models_dir, set_current
+    from filiere.scoring.model import load_current_model, models_dir, save_model, set_current
 
     c = api["client"]
     settings = load_settings(api["workspace"])

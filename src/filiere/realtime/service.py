@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import OrderedDict
@@ -200,13 +201,11 @@ class RealtimeService:
             t0 = time.perf_counter()
             await loop.run_in_executor(self._cpu, self._recover)
             self.stats["recovery_s"] = round(time.perf_counter() - t0, 3)
-            self._tasks = [
-                asyncio.create_task(self._processor(), name="rt-processor"),
-                asyncio.create_task(self._log_writer(), name="rt-log"),
-                asyncio.create_task(self._drainer(), name="rt-drain"),
-            ]
+            # a fresh context: the tasks outlive the request that may have started them
+            loops = [self._processor(), self._log_writer(), self._drainer()]
             if self.config.watch_model_s > 0:
-                self._tasks.append(asyncio.create_task(self._watch_model(), name="rt-watch"))
+                loops.append(self._watch_model())
+            self._tasks = [asyncio.create_task(c, context=contextvars.Context()) for c in loops]
             self.started = True
             log.info("real-time service ready in %.2f s (seq %d)", self.stats["recovery_s"], self.seq)
 
@@ -636,6 +635,23 @@ class RealtimeService:
             "streaming_capacity": self.features.engine.capacity if self.features else 0,
             **self.stats,
         }
+
+
+def clean_state(store: Any, *, warm_start: bool = True, max_seq: int | None = None) -> OnlineFeatures:
+    """A fresh streaming state replayed from the store: the workspace's history (``warm_start``),
+    then the stored real-time records up to ``max_seq``, in sequence order. Raw, history and pattern
+    features of a next transaction are then those the running service computes (the fault test)."""
+    state = OnlineFeatures()
+    if warm_start:
+        for chunk in store.query_arrow(HISTORY_SQL).to_batches(8192):
+            for rec in chunk.to_pylist():
+                state.step(rec)
+    limit = max_seq if max_seq is not None else 2**62
+    stored = store.query_arrow("SELECT record FROM realtime_tx WHERE seq <= ? ORDER BY seq", [limit])
+    for chunk in stored.to_batches(8192):
+        for text in chunk.column(0).to_pylist():
+            state.step(orjson.loads(text))
+    return state
 
 
 HISTORY_SQL = """
