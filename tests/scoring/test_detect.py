@@ -11,8 +11,8 @@ from world import write_world
 
 from filiere.config import load_settings
 from filiere.io import ingest_files
+from filiere.scoring import load_current_model
 from filiere.scoring.detect import detect, train_on_store
-from filiere.scoring.model import load_current_model
 from filiere.store import open_store
 
 
@@ -48,6 +48,10 @@ def test_artefact_carries_features_config_fingerprint_metrics(trained: Path) -> 
     with open_store(settings) as store:
         rows = store.query("SELECT version, is_current FROM detection_models")
     assert rows == [(model.version, True)]
+    # explain(row) on a dict of feature values: positive pushes, described in words
+    row = dict.fromkeys(model.feature_names, 0.0) | {"dst_fan_in": 9.0, "src_fan_out": 9.0}
+    for c in model.explain(row):
+        assert c.contribution > 0 and c.description and c.feature in model.feature_names
 
 
 def test_detect_writes_explained_alerts_and_is_idempotent(trained: Path) -> None:

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from filiere.errors import UserInputError
-from filiere.rules.context import ContextInputs, build_events
+from filiere.rules.context import EVENT_COLUMNS, ContextInputs, build_events
 from filiere.rules.spec import MissingColumnError, Rule, render, resolved_params
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,10 @@ def compile_rule(rule: Rule, columns: frozenset[str], global_params: Mapping[str
         else ""
     )
     aggs = (", " + ", ".join(agg_cols)) if agg_cols else ""
+    # the features join only when the rule reads a feature
+    source = "events" if used <= set(EVENT_COLUMNS) else "events_f"
     sql = (
-        f"WITH b AS (SELECT {select_cols} FROM events_f WHERE ({when_sql})), "
+        f"WITH b AS (SELECT {select_cols} FROM {source} WHERE ({when_sql})), "
         f"a AS (SELECT b.*{aggs} FROM b{window_clause}) "
         f"SELECT '{rule.id}' AS rule_id, tx_id, account, CAST({key} AS VARCHAR) AS group_key, ts, direction, "
         f"amount_usd, {values_sql} AS values FROM a WHERE ({having_sql})"
