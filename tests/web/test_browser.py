@@ -25,6 +25,7 @@ VENDOR = ROOT / "src" / "filiere" / "web" / "static" / "vendor" / "cytoscape.min
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # ~35 s: CI runs it (--runslow)
     pytest.mark.filterwarnings("ignore::UserWarning"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (run `make browser`)"),
     pytest.mark.skipif(not VENDOR.exists(), reason="Cytoscape.js not installed (run `make web-assets`)"),
