@@ -91,6 +91,12 @@ def _investigate(page: Any, live_server: dict[str, Any]) -> None:
     assert "alert.disposition" in history and "case.create" in history and "ana" in history
     page.screenshot(path=str(ARTIFACTS / "case.png"), full_page=True)
 
+    # the case becomes a goAML report from the UI (validated before it is served)
+    with page.expect_download() as dl:
+        page.click("#case-exports a:has-text('goAML')")
+    xml = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "<report" in xml and "<transaction>" in xml
+
     page.click("button.transition[data-to=under_review]")
     page.wait_for_selector("#case-status:has-text('under_review')")
 
