@@ -147,7 +147,7 @@ def main() -> None:
     ap.add_argument("--leak-rows", type=int, default=500_000)
     args = ap.parse_args()
     templates = ["amlworld-hi", "amlworld-li", "sahel"] if args.template == "all" else [args.template]
-    console = Console()
+    console = Console(width=160)
     table = Table(title=f"scenario generate ({args.rows:,} rows requested)")
     for c in (
         "template",

@@ -146,8 +146,8 @@ def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool =
         with prog.step("background"):
             bg = Background(world, np.random.default_rng(np.random.SeedSequence([seed, 5])))
             flows = bg.build(max(0, rows - n_s))
-        all_rows, scheme_fmt_rng = _assemble(world, b, flows, seed)
-        del flows, scheme_fmt_rng
+        all_rows = _assemble(world, b, flows, seed)
+        del flows
         # output order: roughly by time but not sorted (as AMLworld)
         jitter = np.random.default_rng(np.random.SeedSequence([seed, 9])).integers(0, 360, len(all_rows.t))
         order = np.argsort(all_rows.t + jitter, kind="stable")
@@ -189,7 +189,7 @@ def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool =
     )
 
 
-def _assemble(world: World, b: Builder, flows: Flows, seed: int) -> tuple[Rows, np.random.Generator]:
+def _assemble(world: World, b: Builder, flows: Flows, seed: int) -> Rows:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     s_src = np.array(b.src, dtype=np.int32)
     s_dst = np.array(b.dst, dtype=np.int32)
@@ -197,7 +197,6 @@ def _assemble(world: World, b: Builder, flows: Flows, seed: int) -> tuple[Rows, 
     missing = s_fmt < 0
     if missing.any():
         s_fmt[missing] = formats_for(world, s_src[missing], s_dst[missing], rng)
-    # the same account paying itself is a reinvestment (random walks may revisit)
     t = np.concatenate([np.array(b.t, dtype=np.int64), flows.t])
     src = np.concatenate([s_src, flows.src])
     dst = np.concatenate([s_dst, flows.dst])
@@ -222,7 +221,7 @@ def _assemble(world: World, b: Builder, flows: Flows, seed: int) -> tuple[Rows, 
     paid = np.maximum(1, np.rint(local * scale_s)).astype(np.int64)
     same = cur_s == cur_d
     recv = np.where(same, paid, np.maximum(1, np.rint(local / rate_s * rate_d * scale_d)).astype(np.int64))
-    return Rows(t, src, dst, paid, recv, fmt, label), rng
+    return Rows(t, src, dst, paid, recv, fmt, label)
 
 
 class _Formatter:

@@ -720,6 +720,7 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
         u = by_parent[parent.id]
         holders = [a for a in parent.holding if not b.w.acc_btc[a] and not b.w.acc_wallet[a]] or parent.holding
         src = r.choice(holders)
+        b.home = int(b.acc_country[src])  # spent where the money sits
         dst = b.pick(r.choice(["business", "business", "person"]), reuse=True)[0]
         end = max(b.t[i] for i in parent.edges)
         lo = end + 60 if end + 600 < b.T else min(b.t[i] for i in parent.edges)
