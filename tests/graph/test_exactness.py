@@ -7,7 +7,7 @@ from graph_helpers import make_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from filiere.graph import FeatureConfig, StreamingEngine, compute_features
+from filiere.graph import ALL_FAMILIES, FeatureConfig, StreamingEngine, compute_features
 from filiere.graph.reference import edges_from_table, reference_features
 
 AMOUNTS = [9_000.0, 9_500.0, 9_999.0, 10_000.0, 400.0, 800.0, 1_000.0, 5_000.0, 6_000.0, 12_000.0]
@@ -26,7 +26,10 @@ def graphs(draw: st.DrawFn) -> tuple[pa.Table, FeatureConfig]:
         amount = draw(st.sampled_from(AMOUNTS))
         fmt = draw(st.sampled_from(["Cash", "Wire", "Cheque"]))
         rows.append((minute, f"a{s}", f"a{d}", amount, fmt))
+    every = draw(st.booleans())
+    families = ALL_FAMILIES if every else tuple(draw(st.sets(st.sampled_from(ALL_FAMILIES), min_size=1)))
     cfg = FeatureConfig(
+        families=families,
         window_h=draw(st.sampled_from([0.5, 2.0, 24.0])),
         sg_window_h=draw(st.sampled_from([0.5, 3.0])),
         cycle_window_h=draw(st.sampled_from([1.0, 24.0])),

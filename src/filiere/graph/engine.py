@@ -1,20 +1,27 @@
 """Batch and streaming front-ends over the compiled kernels.
 
-Both feed edges, in (timestamp, input order) order, through the same kernel
-(:func:`filiere.graph.kernels.process`), so their values are identical for the same edge order.
+Streaming feeds edges one at a time, in (timestamp, arrival order), through the ring kernel
+(:func:`filiere.graph.kernels.process`). Batch feeds the whole file, in (timestamp, row order), through
+the same ring kernel for the path families and through the account-grouped kernel
+(:mod:`filiere.graph.batch_kernels`) for the per-account families; both compute the same values with
+the same floating-point operations in the same order, and the tests check batch == streaming ==
+brute force exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from filiere.errors import UserInputError
+from filiere.graph import batch_kernels as bk
 from filiere.graph import kernels as kn
 from filiere.graph.config import ALL_FAMILIES, FeatureConfig, hours_to_us
 from filiere.graph.features import FEATURE_INDEX, FeatureSpec, enabled_features
@@ -110,35 +117,88 @@ def compute_features(
     config: FeatureConfig | None = None,
     progress: ProgressFn | None = None,
 ) -> pa.Table:
-    """Causal pattern features of every transaction: ``tx_id`` + one column per feature, input row order."""
+    """Causal pattern features of every transaction: ``tx_id`` + one column per feature, input row order.
+
+    Two compiled kernels run side by side (numba releases the GIL): the per-account families
+    (degree, stats, gather-scatter, pass-through) over edges grouped by account
+    (:mod:`filiere.graph.batch_kernels`, parallel over accounts), and the path families (scatter-gather,
+    bipartite, stack, cycle, peel, structuring) through the streaming kernel over the whole file.
+    """
     config = config or FeatureConfig()
     specs = enabled_features(config)
     e = prepare_edges(table, config)
     n = e["n"]
+    n_acc = max(1, e["n_accounts"])
+    fslot = np.full(kn.NFEAT, -1, dtype=np.int64)
+    islot = np.full(kn.NFEAT, -1, dtype=np.int64)
+    nf = ni = 0
+    for f in specs:
+        if f.integer:
+            islot[FEATURE_INDEX[f.name]] = ni
+            ni += 1
+        else:
+            fslot[FEATURE_INDEX[f.name]] = nf
+            nf += 1
+    F = np.zeros((nf, n), dtype=np.float64)
+    Iv = np.zeros((ni, n), dtype=np.int32)
     cap = max(1, n)
-    Ei, Ef, A, B, S, G = kn.new_state(cap, max(1, e["n_accounts"]), e["n_banks"])
-    Ei[:n, kn.TS] = e["ts"]
-    Ei[:n, kn.SRC] = e["src"]
-    Ei[:n, kn.DST] = e["dst"]
-    Ei[:n, kn.CASH] = e["cash"]
-    Ei[:n, kn.BANK] = e["bank"]
-    Ef[:n] = e["amount"]
     Pi, Pf = _params(config, cap)
-    cols = [FEATURE_INDEX[f.name] for f in specs]
-    results = [np.empty(n, dtype=np.int32 if f.integer else np.float64) for f in specs]
+    flags = int(Pi[kn.P_FLAGS])
     order = e["order"]
-    buf = np.zeros((min(_CHUNK, cap), kn.NFEAT), dtype=np.float64)
-    for g0 in range(0, n, _CHUNK):
-        g1 = min(n, g0 + _CHUNK)
-        out = buf[: g1 - g0]
-        kn.process(Ei, Ef, A, B, S, G, Pi, Pf, out, g0, g1)
-        rows = order[g0:g1]
-        for res, c in zip(results, cols, strict=True):
-            res[rows] = out[:, c]
-        if progress is not None:
-            progress(g1, n)
+
+    def accounts() -> None:
+        Pa = Pi.copy()
+        Pa[kn.P_FLAGS] = flags & bk.ACCOUNT_FLAGS
+        out_off, out_e = bk.group_by(e["src"], n_acc)
+        in_off, in_e = bk.group_by(e["dst"], n_acc)
+        chunks = 4 * max(1, numba.get_num_threads())
+        bk.account_features(
+            n_acc, out_off, out_e, in_off, in_e, e["ts"], e["src"], e["dst"], e["amount"], order, Pa, Pf, F, Iv,
+            fslot, islot, chunks,
+        )  # fmt: skip
+
+    pool = ThreadPoolExecutor(max_workers=1) if n and flags & bk.ACCOUNT_FLAGS else None
+    try:
+        done = pool.submit(accounts) if pool is not None else None
+        ring_flags = flags & ~bk.ACCOUNT_FLAGS
+        if n and ring_flags:
+            Ei, Ef, A, B, S, G = kn.new_state(cap, n_acc, e["n_banks"])
+            Ei[:n, kn.TS] = e["ts"]
+            Ei[:n, kn.SRC] = e["src"]
+            Ei[:n, kn.DST] = e["dst"]
+            Ei[:n, kn.CASH] = e["cash"]
+            Ei[:n, kn.BANK] = e["bank"]
+            Ef[:n] = e["amount"]
+            Pr = Pi.copy()
+            Pr[kn.P_FLAGS] = ring_flags
+            ring_cols = [
+                (FEATURE_INDEX[f.name], f.integer) for f in specs if (1 << ALL_FAMILIES.index(f.family)) & ring_flags
+            ]
+            buf = np.zeros((min(_CHUNK, cap), kn.NFEAT), dtype=np.float64)
+            for g0 in range(0, n, _CHUNK):
+                g1 = min(n, g0 + _CHUNK)
+                out = buf[: g1 - g0]
+                kn.process(Ei, Ef, A, B, S, G, Pr, Pf, out, g0, g1)
+                rows = order[g0:g1]
+                for c, integer in ring_cols:
+                    if integer:
+                        Iv[islot[c], rows] = out[:, c]
+                    else:
+                        F[fslot[c], rows] = out[:, c]
+                if progress is not None:
+                    progress(g1, n)
+            del Ei, Ef, A, B, S, G
+        if done is not None:
+            done.result()
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    if progress is not None:
+        progress(n, n)
     arrays: list[pa.Array | pa.ChunkedArray] = [_column(table, "tx_id")]
-    arrays += [pa.array(r) for r in results]
+    for f in specs:
+        c = FEATURE_INDEX[f.name]
+        arrays.append(pa.array(Iv[islot[c]] if f.integer else F[fslot[c]]))
     return pa.Table.from_arrays(arrays, names=["tx_id", *[f.name for f in specs]])
 
 

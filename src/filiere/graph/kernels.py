@@ -483,7 +483,7 @@ def _cycles(
     return count, min_len
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def process(
     Ei: np.ndarray,
     Ef: np.ndarray,
