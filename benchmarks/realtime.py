@@ -1,0 +1,335 @@
+"""Real-time service: sustained throughput and latency on loopback, and a SIGKILL fault test.
+
+    python benchmarks/realtime.py                       # defaults: 20k-row world, 20 s per phase
+    python benchmarks/realtime.py --rows 5000 --single 2000 --batches 50 --seconds 5   # CI size
+
+Prepares a workspace (``filiere.scenario.generate`` world, ingested, model trained), starts
+``python -m filiere.realtime`` on 127.0.0.1 in a subprocess and drives it from a separate process
+(raw asyncio HTTP/1.1 keep-alive client, closed loop, ``--connections`` connections) with a
+bounded load: at most ``--single`` single-transaction requests / ``--batches`` requests of 100, and
+at most ``--seconds`` per phase. Latency is per request, measured by the client (send → whole
+answer). The fault phase posts batches, kills the server with SIGKILL mid-load, restarts it
+(restart time = process start → ready, log replay included), and checks that every acknowledged
+transaction is stored exactly once and that the streaming features of a probe transaction equal
+those of a clean replay of the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------- load generator
+def _bodies(accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int, per: int, seed: int) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    fmts = ["Wire", "ACH", "Cheque", "Credit Card", "Cash"]
+    out: list[bytes] = []
+    k = 0
+    for _ in range(n):
+        items = []
+        for _ in range(per):
+            a, b = rng.choice(len(accounts), 2, replace=False)
+            ts = start_us + k * 10_000
+            items.append(
+                {
+                    "id": f"{prefix}{k}",
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts / 1e6)) + f".{ts % 1_000_000:06d}",
+                    "from_bank": accounts[a][0],
+                    "from_account": accounts[a][1],
+                    "to_bank": accounts[b][0],
+                    "to_account": accounts[b][1],
+                    "amount": round(float(np.exp(rng.normal(6.5, 1.3))), 2),
+                    "currency": "USD",
+                    "payment_format": fmts[int(rng.integers(0, len(fmts)))],
+                }
+            )
+            k += 1
+        out.append(json.dumps(items if per > 1 else items[0]).encode())
+    return out
+
+
+async def _drive(
+    port: int, token: str, bodies: list[bytes], connections: int, seconds: float, acked_path: str | None
+) -> dict[str, Any]:
+    lat: list[float] = []
+    status: dict[int, int] = {}
+    acked: list[str] = []
+    next_i = 0
+    deadline = time.perf_counter() + seconds
+    head = (
+        f"POST /v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
+
+    async def conn() -> None:
+        nonlocal next_i
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            status[-1] = status.get(-1, 0) + 1
+            return
+        try:
+            while next_i < len(bodies) and time.perf_counter() < deadline:
+                body = bodies[next_i]
+                next_i += 1
+                t0 = time.perf_counter()
+                writer.write(head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                hdr = await reader.readuntil(b"\r\n\r\n")
+                code = int(hdr[9:12])
+                clen = 0
+                for line in hdr.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        clen = int(line[15:])
+                data = await reader.readexactly(clen)
+                lat.append(time.perf_counter() - t0)
+                status[code] = status.get(code, 0) + 1
+                if acked_path is not None and code == 200:
+                    ans = json.loads(data)
+                    acked.extend(a["id"] for a in (ans if isinstance(ans, list) else [ans]))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            status[-1] = status.get(-1, 0) + 1
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(conn() for _ in range(connections)))
+    wall = time.perf_counter() - t0
+    if acked_path is not None:
+        Path(acked_path).write_text("\n".join(acked), encoding="utf-8")
+    arr = np.array(lat) * 1000 if lat else np.zeros(1)
+    return {
+        "requests": len(lat),
+        "seconds": wall,
+        "status": status,
+        "p50_ms": float(np.percentile(arr, 50)),
+        "p99_ms": float(np.percentile(arr, 99)),
+        "max_ms": float(arr.max()),
+    }
+
+
+def client_main(args: dict[str, Any], out: Any) -> None:
+    """The load generator (a separate process): builds its bodies, then drives the server."""
+    bodies = _bodies(args["accounts"], args["start_us"], args["prefix"], args["n"], args["per"], args["seed"])
+    out.send("ready")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    res = asyncio.run(
+        _drive(args["port"], args["token"], bodies, args["connections"], args["seconds"], args.get("acked_path"))
+    )
+    out.send(res)
+
+
+def run_client(**kw: Any) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=client_main, args=(kw, send))
+    p.start()
+    assert recv.recv() == "ready"
+    res: dict[str, Any] = recv.recv()
+    p.join()
+    return res
+
+
+# ----------------------------------------------------------------------------- server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, ws: Path, port: int, token: str) -> None:
+        self.ws, self.port, self.token = ws, port, token
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        import httpx
+
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "filiere.realtime", "--workspace", str(self.ws), "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+        )
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=0.5).status_code == 200:
+                    return time.perf_counter() - t0
+            except httpx.HTTPError:
+                time.sleep(0.05)
+
+    def api(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx
+
+        r = httpx.request(
+            method, f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": f"Bearer {self.token}"},
+            timeout=120, **kw,
+        )  # fmt: skip
+        r.raise_for_status()
+        return r.json()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(60)
+
+
+def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
+    from filiere.api import auth
+    from filiere.config import load_settings
+    from filiere.io.ingest import ingest_files
+    from filiere.scenario import generate
+    from filiere.scoring.detect import train_on_store
+    from filiere.scoring.model import TrainConfig
+    from filiere.store import init_workspace, open_store
+
+    shutil.rmtree(root, ignore_errors=True)
+    world = generate("amlworld-hi", rows, seed, root / "world")
+    ws = root / "ws"
+    init_workspace(ws)
+    settings = load_settings(ws)
+    with open_store(settings) as store:
+        ingest_files(store, [world.files["transactions"]], "amlworld", accounts=world.files["accounts"])
+        auth.add_user(store, "feed", "machine", None)
+        token = auth.create_token(store, "feed")
+        accts = store.query(
+            "SELECT from_bank, split_part(from_account, ':', 2) FROM transactions GROUP BY ALL LIMIT 5000"
+        )
+        last = store.scalar("SELECT epoch_us(max(ts)) FROM transactions")
+    t0 = time.perf_counter()
+    model = train_on_store(settings, TrainConfig(n_estimators=150, num_leaves=31, early_stopping_rounds=20))
+    return {
+        "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last),
+        "model": model.version, "features": len(model.feature_names), "train_s": time.perf_counter() - t0,
+    }  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- phases
+def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_after: float) -> dict[str, Any]:
+    from filiere.config import load_settings
+    from filiere.realtime.schemas import TransactionIn, normalise
+    from filiere.realtime.service import clean_state
+    from filiere.store import open_store
+
+    port = _free_port()
+    srv = Server(ws, port, token)
+    srv.start()
+    acked_path = str(ws.parent / "acked.txt")
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    kw = {"accounts": prep["accounts"], "start_us": start_us, "prefix": "K", "n": 20_000, "per": 20, "seed": 9,
+          "port": port, "token": token, "connections": 8, "seconds": kill_after + 5, "acked_path": acked_path}  # fmt: skip
+    p = ctx.Process(target=client_main, args=(kw, send))
+    p.start()
+    assert recv.recv() == "ready"  # bodies built: the load starts now
+    time.sleep(kill_after)
+    srv.stop(signal.SIGKILL)
+    load = recv.recv()
+    p.join()
+    acked = set(Path(acked_path).read_text(encoding="utf-8").split())
+    restart_s = srv.start()
+    probe = {"id": "PROBE-1", "timestamp": "2100-01-01T00:00:00", "from_bank": prep["accounts"][0][0],
+             "from_account": prep["accounts"][0][1], "to_bank": prep["accounts"][1][0],
+             "to_account": prep["accounts"][1][1], "amount": 1234.5, "currency": "USD", "payment_format": "Wire"}  # fmt: skip
+    live = srv.api("POST", "/v1/transactions?features=1", json=probe)
+    status = srv.api("GET", "/v1/realtime/status?flush=1")
+    srv.stop()
+    with open_store(load_settings(ws)) as store:
+        ids = [r[0] for r in store.query("SELECT tx_id FROM realtime_tx WHERE tx_id LIKE 'K%'")]
+        clean = clean_state(store, max_seq=int(live["seq"]) - 1)
+    _, replayed = clean.step(normalise(TransactionIn.model_validate(probe)))
+
+    def v(x: Any) -> float:
+        return math.nan if x is None else float(x)
+
+    diff = [n for n in clean.names
+            if not (v(live["features"][n]) == v(replayed[n]) or (math.isnan(v(live["features"][n])) and math.isnan(v(replayed[n]))))]  # fmt: skip
+    return {
+        "acked": len(acked),
+        "stored": len(ids),
+        "stored_distinct": len(set(ids)),
+        "acked_missing": len(acked - set(ids)),
+        "features_differ": diff,
+        "restart_s": restart_s,
+        "recovery_s": status.get("recovery_s"),
+        "replayed": status.get("replayed"),
+        "client_status": load["status"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=20_000, help="rows of the generated world (history)")
+    ap.add_argument("--single", type=int, default=40_000, help="single-transaction requests (upper bound)")
+    ap.add_argument("--batches", type=int, default=2_000, help="requests of 100 transactions (upper bound)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="time bound of each load phase")
+    ap.add_argument("--connections", type=int, default=32, help="client connections (closed loop)")
+    ap.add_argument("--no-fault", action="store_true", help="skip the SIGKILL test")
+    ap.add_argument("--workdir", type=Path, default=Path(".bench-work/realtime"))
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    t0 = time.perf_counter()
+    prep = prepare(a.workdir, a.rows, a.seed)
+    print(f"prepared: {a.rows:,}-row world, model {prep['model']} ({prep['features']} features, trained in "
+          f"{prep['train_s']:.0f} s), {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    ws, token = prep["ws"], prep["token"]
+    port = _free_port()
+    srv = Server(ws, port, token)
+    start_s = srv.start()
+    base = prep["last_us"] + 3_600_000_000
+    rows: list[tuple[str, dict[str, Any], int]] = []
+    try:
+        warm = run_client(accounts=prep["accounts"], start_us=base, prefix="W", n=500, per=1, seed=1, port=port,
+                          token=token, connections=8, seconds=5)  # fmt: skip
+        del warm
+        single = run_client(accounts=prep["accounts"], start_us=base + 10**10, prefix="S", n=a.single, per=1, seed=2,
+                            port=port, token=token, connections=a.connections, seconds=a.seconds)  # fmt: skip
+        rows.append(("single", single, 1))
+        batch = run_client(accounts=prep["accounts"], start_us=base + 2 * 10**10, prefix="B", n=a.batches, per=100,
+                           seed=3, port=port, token=token, connections=max(2, a.connections // 8), seconds=a.seconds)  # fmt: skip
+        rows.append(("batch of 100", batch, 100))
+        status = srv.api("GET", "/v1/realtime/status?flush=1")
+    finally:
+        srv.stop()
+    load = os.getloadavg()
+    print(f"\nserver start {start_s:.1f} s; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          f"(1/5/15 min) on {os.cpu_count()} CPUs\n")  # fmt: skip
+    print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | answers |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, r, per in rows:
+        ok = r["status"].get(200, 0)
+        print(f"| {name} | {r['requests']:,} | {ok * per:,} | {r['seconds']:.1f} | {ok * per / r['seconds']:,.0f} | "
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['status']} |")  # fmt: skip
+    print(f"\nservice: {status['seq']:,} transactions logged, {status['stored_seq']:,} stored, "
+          f"{status['log_groups']:,} log groups (fsyncs), alerts {status['alerts']}, holds {status['holds']}")  # fmt: skip
+    if not a.no_fault:
+        f = fault_test(ws, token, prep, base + 3 * 10**10, kill_after=2.0)
+        ok = f["acked_missing"] == 0 and f["stored"] == f["stored_distinct"] and not f["features_differ"]
+        print("\n| fault test (SIGKILL mid-load) | value |\n|---|---|")
+        for k, v in f.items():
+            print(f"| {k.replace('_', ' ')} | {v if not isinstance(v, float) else round(v, 2)} |")
+        print(f"| verdict | {'PASS' if ok else 'FAIL'} |")
+
+
+if __name__ == "__main__":
+    main()
