@@ -86,8 +86,8 @@ def test_log_replay_after_a_crash(rt_template: dict[str, Any], tmp_path: Path) -
     from filiere.store import open_store
 
     with open_store(load_settings(ws)) as store:
-        n, distinct, lo, hi = store.query("SELECT count(*), count(DISTINCT tx_id), min(seq), max(seq) FROM realtime_tx")[0]
-        assert (n, distinct, lo, hi) == (300, 300, 1, 300)
+        counts = store.query("SELECT count(*), count(DISTINCT tx_id), min(seq), max(seq) FROM realtime_tx")[0]
+        assert counts == (300, 300, 1, 300)
         assert store.scalar("SELECT count(*) FROM transactions WHERE source_file_id = 'realtime'") == 300
         clean = clean_state(store)
     _, replayed = clean.step(probe)
