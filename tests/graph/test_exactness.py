@@ -54,7 +54,8 @@ def test_batch_equals_streaming_equals_brute_force(case: tuple[pa.Table, Feature
     batch = _batch_by_id(table, cfg)
     edges = edges_from_table(table, cfg)
     ref = reference_features(edges, cfg)
-    engine = StreamingEngine(cfg, initial_capacity=4)  # small ring: exercises wrap-around and growth
+    # small ring: exercises wrap-around and growth; sweeps every few updates: exercises account eviction
+    engine = StreamingEngine(cfg, initial_capacity=4, sweep_min=1)
     rows = {str(r["tx_id"]): r for r in table.to_pylist()}
     for e, expected in zip(edges, ref, strict=True):
         streamed = engine.update(rows[e.tx_id])

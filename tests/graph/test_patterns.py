@@ -123,6 +123,28 @@ def test_streaming_rejects_time_going_back_and_bounds_memory() -> None:
         eng.update(table.to_pylist()[0])
 
 
+def test_streaming_forgets_idle_accounts_and_still_matches_batch() -> None:
+    # a new crowd of accounts every hour, 1 h windows: idle accounts are evicted and their slots reused
+    cfg = FeatureConfig(
+        window_h=1,
+        sg_window_h=1,
+        cycle_window_h=1,
+        peel_gap_h=1,
+        pass_through_window_h=1,
+        structuring_window_h=1,
+    )
+    rows = [(i, f"a{i // 60}-{i % 5}", f"a{i // 60}-{(i * 3) % 7}", 9_500.0 - i % 3, "Cash") for i in range(3_000)]
+    table = make_table(rows)
+    batch = compute_features(table, cfg).to_pylist()
+    eng = StreamingEngine(cfg, initial_capacity=16, sweep_min=64)
+    held = 0
+    for r, expected in zip(table.to_pylist(), batch, strict=True):
+        assert eng.update(r) == {k: v for k, v in expected.items() if k != "tx_id"}
+        held = max(held, eng.accounts_held)
+    assert eng.accounts_evicted > 300  # ~7 accounts an hour for 50 hours
+    assert held <= 64
+
+
 def test_config_yaml_and_families(tmp_path: Path) -> None:
     p = tmp_path / "w.yml"
     p.write_text("window_h: 12\nfamilies: [cycle, degree]\ncycle_max_len: 4\n")

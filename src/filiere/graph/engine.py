@@ -29,6 +29,8 @@ from filiere.graph.features import FEATURE_INDEX, FeatureSpec, enabled_features
 ProgressFn = Callable[[int, int], None]
 
 _CHUNK = 1 << 18
+#: the ring kernel's families, split in two groups of similar cost that run in two threads in batch
+_RING_GROUPS = (kn.F_CYCLE | kn.F_PEEL | kn.F_STRUCT, kn.F_SG | kn.F_BIP | kn.F_STACK)
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -157,42 +159,45 @@ def compute_features(
             fslot, islot, chunks,
         )  # fmt: skip
 
-    pool = ThreadPoolExecutor(max_workers=1) if n and flags & bk.ACCOUNT_FLAGS else None
-    try:
-        done = pool.submit(accounts) if pool is not None else None
-        ring_flags = flags & ~bk.ACCOUNT_FLAGS
-        if n and ring_flags:
-            Ei, Ef, A, B, S, G = kn.new_state(cap, n_acc, e["n_banks"])
-            Ei[:n, kn.TS] = e["ts"]
-            Ei[:n, kn.SRC] = e["src"]
-            Ei[:n, kn.DST] = e["dst"]
-            Ei[:n, kn.CASH] = e["cash"]
-            Ei[:n, kn.BANK] = e["bank"]
-            Ef[:n] = e["amount"]
-            Pr = Pi.copy()
-            Pr[kn.P_FLAGS] = ring_flags
-            ring_cols = [
-                (FEATURE_INDEX[f.name], f.integer) for f in specs if (1 << ALL_FAMILIES.index(f.family)) & ring_flags
-            ]
-            buf = np.zeros((min(_CHUNK, cap), kn.NFEAT), dtype=np.float64)
-            for g0 in range(0, n, _CHUNK):
-                g1 = min(n, g0 + _CHUNK)
-                out = buf[: g1 - g0]
-                kn.process(Ei, Ef, A, B, S, G, Pr, Pf, out, g0, g1)
-                rows = order[g0:g1]
-                for c, integer in ring_cols:
-                    if integer:
-                        Iv[islot[c], rows] = out[:, c]
-                    else:
-                        F[fslot[c], rows] = out[:, c]
-                if progress is not None:
-                    progress(g1, n)
-            del Ei, Ef, A, B, S, G
-        if done is not None:
-            done.result()
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    def ring(ring_flags: int, report: bool) -> None:
+        Ei, Ef, A, B, S, G = kn.new_state(cap, n_acc, e["n_banks"])
+        Ei[:n, kn.TS] = e["ts"]
+        Ei[:n, kn.SRC] = e["src"]
+        Ei[:n, kn.DST] = e["dst"]
+        Ei[:n, kn.CASH] = e["cash"]
+        Ei[:n, kn.BANK] = e["bank"]
+        Ef[:n] = e["amount"]
+        Pr = Pi.copy()
+        Pr[kn.P_FLAGS] = ring_flags
+        cols = [(FEATURE_INDEX[f.name], f.integer) for f in specs if (1 << ALL_FAMILIES.index(f.family)) & ring_flags]
+        buf = np.zeros((min(_CHUNK, cap), kn.NFEAT), dtype=np.float64)
+        for g0 in range(0, n, _CHUNK):
+            g1 = min(n, g0 + _CHUNK)
+            out = buf[: g1 - g0]
+            kn.process(Ei, Ef, A, B, S, G, Pr, Pf, out, g0, g1)
+            rows = order[g0:g1]
+            for c, integer in cols:
+                if integer:
+                    Iv[islot[c], rows] = out[:, c]
+                else:
+                    F[fslot[c], rows] = out[:, c]
+            if report and progress is not None:
+                progress(g1, n)
+
+    # independent tasks, one thread each (the kernels release the GIL); the first runs here
+    tasks: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+    if n:
+        for group in _RING_GROUPS:
+            if flags & group:
+                tasks.append((ring, (flags & group, not tasks)))
+        if flags & bk.ACCOUNT_FLAGS:
+            tasks.append((accounts, ()))
+    if tasks:
+        with ThreadPoolExecutor(max_workers=max(1, len(tasks) - 1)) as pool:
+            futures = [pool.submit(fn, *args) for fn, args in tasks[1:]]
+            tasks[0][0](*tasks[0][1])
+            for fut in futures:
+                fut.result()
     if progress is not None:
         progress(n, n)
     arrays: list[pa.Array | pa.ChunkedArray] = [_column(table, "tx_id")]
@@ -233,12 +238,16 @@ class StreamingEngine:
     """Features of one transaction at a time, identical to batch for the same edge order.
 
     Transactions must arrive with non-decreasing timestamps; ties keep arrival order (as batch keeps
-    row order). Edges older than the largest window are overwritten in a ring buffer that doubles
-    only while the window holds more edges than it, so memory follows the window, not the history.
-    Per-account state (two links and scratch markers, ~90 bytes) grows with distinct accounts.
+    row order). Memory follows the largest window, not the history: edges older than it are
+    overwritten in a ring buffer that doubles only while the window holds more edges than it, and
+    accounts with no transaction in it are forgotten (their slots, ~100 bytes each, are reused) by a
+    sweep that runs every ``sweep_min`` updates or every as many updates as accounts held,
+    whichever is more (amortised O(1) per update).
     """
 
-    def __init__(self, config: FeatureConfig | None = None, initial_capacity: int = 1 << 14) -> None:
+    def __init__(
+        self, config: FeatureConfig | None = None, initial_capacity: int = 1 << 14, *, sweep_min: int = 4096
+    ) -> None:
         self.config = config or FeatureConfig()
         self._specs: list[FeatureSpec] = enabled_features(self.config)
         self._cols = np.array([FEATURE_INDEX[f.name] for f in self._specs], dtype=np.int64)
@@ -249,6 +258,12 @@ class StreamingEngine:
         self._Pi, self._Pf = _params(self.config, self._cap)
         self._out = np.zeros((1, kn.NFEAT), dtype=np.float64)
         self._accounts: dict[str, int] = {}
+        self._keys: list[str | None] = []  # account slot -> key (None when free)
+        self._free: list[int] = []
+        self._last = np.zeros(self._A.shape[0], dtype=np.int64)  # latest timestamp per account slot
+        self._sweep_min = max(1, int(sweep_min))
+        self._since_sweep = 0
+        self._evicted = 0
         self._banks: dict[str, int] = {}
         self._n = 0
         self._last_ts: int | None = None
@@ -269,10 +284,24 @@ class StreamingEngine:
     def feature_names(self) -> list[str]:
         return list(self._names)
 
+    @property
+    def accounts_held(self) -> int:
+        """Accounts with state in memory (those with a transaction in the largest window, until a sweep)."""
+        return len(self._accounts)
+
+    @property
+    def accounts_evicted(self) -> int:
+        return self._evicted
+
     def _account(self, key: str) -> int:
         idx = self._accounts.get(key)
         if idx is None:
-            idx = len(self._accounts)
+            if self._free:
+                idx = self._free.pop()
+                self._keys[idx] = key
+            else:
+                idx = len(self._keys)
+                self._keys.append(key)
             self._accounts[key] = idx
             if idx >= self._A.shape[0]:
                 old = self._A
@@ -283,7 +312,30 @@ class StreamingEngine:
                 self._A[:, kn.HNIN] = -1
                 self._A[: old.shape[0]] = old
                 self._S = np.zeros((self._A.shape[0], 4), dtype=np.int64)
+                self._last = np.concatenate([self._last, np.zeros_like(self._last)])
         return idx
+
+    def _sweep(self, now: int) -> None:
+        """Forget accounts whose latest transaction is older than every window (no walk can reach it)."""
+        self._since_sweep = 0
+        held = len(self._keys)
+        rows = np.flatnonzero(self._last[:held] < now - self._max_w)
+        if not len(rows):
+            return
+        self._last[rows] = np.iinfo(np.int64).max  # free slots are not found again
+        self._A[rows] = 0  # stamps 0 never match a live stamp
+        self._A[rows, kn.HOUT] = -1
+        self._A[rows, kn.HIN] = -1
+        self._A[rows, kn.HNOUT] = -1
+        self._A[rows, kn.HNIN] = -1
+        stale = rows.tolist()
+        for i in stale:
+            key = self._keys[i]
+            if key is not None:
+                del self._accounts[key]
+                self._keys[i] = None
+        self._free.extend(reversed(stale))
+        self._evicted += len(stale)
 
     def _bank(self, key: str) -> int:
         idx = self._banks.get(key)
@@ -316,8 +368,13 @@ class StreamingEngine:
         amount = float(_field(tx, self._amount))
         if not np.isfinite(amount):
             raise UserInputError(f"transaction {_field(tx, 'tx_id')!r}: field '{self._amount}' is not a number")
+        self._since_sweep += 1
+        if self._since_sweep >= max(self._sweep_min, len(self._accounts)):
+            self._sweep(ts)
         u = self._account(str(_field(tx, "from_account")))
         v = self._account(str(_field(tx, "to_account")))
+        self._last[u] = ts
+        self._last[v] = ts
         b = self._bank(str(_field(tx, "from_bank")))
         cash = 1 if _field(tx, "payment_format") in self._cash else 0
         g = self._n
