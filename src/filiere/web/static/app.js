@@ -178,6 +178,37 @@ function wireScreeningPage() {
   run();
 }
 
+
+// Alerts arriving live from the real-time stream (server-sent events; the session cookie authenticates).
+function wireLiveAlerts() {
+  const table = document.getElementById("alert-table");
+  if (!table || typeof EventSource === "undefined") return;
+  const status = document.getElementById("live-status");
+  const es = new EventSource("/v1/realtime/alerts/stream");
+  es.onopen = () => { if (status) { status.textContent = "live"; status.className = "badge st-open"; } };
+  es.onerror = () => { if (status) { status.textContent = "reconnecting"; status.className = "badge st-closed"; } };
+  es.addEventListener("alert", (ev) => {
+    const a = JSON.parse(ev.data);
+    const tr = document.createElement("tr");
+    tr.className = "live";
+    const cells = [
+      (Number(a.score) || 0).toFixed(2), a.decision || "", "", "realtime", "", "", "1",
+      a.timestamp || a.ts || "", "new", "", "",
+    ];
+    cells.forEach((text) => { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
+    const link = document.createElement("a");
+    link.href = "/alerts/" + encodeURIComponent(a.alert_id);
+    link.textContent = (a.decision === "hold" ? "Held: " : "Alert: ") + (a.from_account || "") + " → " + (a.to_account || "")
+      + " " + (a.amount != null ? a.amount : "") + " " + (a.currency || "");
+    tr.children[2].appendChild(link);
+    tr.children[2].appendChild(document.createElement("br"));
+    const small = document.createElement("small"); small.textContent = a.alert_id; tr.children[2].appendChild(small);
+    table.tBodies[0].prepend(tr);
+    const n = document.getElementById("live-count");
+    if (n) n.textContent = String(Number(n.textContent || "0") + 1);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   if (typeof cytoscape === "undefined") info("Cytoscape.js is missing: run `make web-assets`.");
   else loadNetwork();
@@ -185,4 +216,5 @@ document.addEventListener("DOMContentLoaded", () => {
   wireCasePage();
   wireTracePage();
   wireScreeningPage();
+  wireLiveAlerts();
 });
