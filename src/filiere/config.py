@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 def load_settings(workspace: Path | str | None = None) -> Settings:
     """Settings for ``workspace`` (or ``FILIERE_WORKSPACE``), merged with its ``filiere.yml``."""
     base = Settings() if workspace is None else Settings(workspace=Path(workspace))
+    base = base.model_copy(update={"shared_data": base.shared_data_dir()})
     cfg = base.config_path
     if not cfg.exists():
         return base
