@@ -30,13 +30,25 @@ US_PER_HOUR = 3600e6
 ACCOUNT_FLAGS = kn.F_DEGREE | kn.F_STATS | kn.F_GS | kn.F_PT
 
 
-def group_by(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets[n_keys + 1], edge ids grouped by key, ascending edge id within a key)."""
-    order = np.argsort(key, kind="stable")
-    counts = np.bincount(key, minlength=n_keys)
+@njit(cache=True, nogil=True)
+def _counting_sort(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
     off = np.zeros(n_keys + 1, dtype=np.int64)
-    np.cumsum(counts, out=off[1:])
-    return off, order.astype(np.int64)
+    for k in key:
+        off[k + 1] += 1
+    for a in range(n_keys):
+        off[a + 1] += off[a]
+    pos = off[:-1].copy()
+    ids = np.empty(len(key), dtype=np.int64)
+    for g in range(len(key)):
+        k = key[g]
+        ids[pos[k]] = g
+        pos[k] += 1
+    return off, ids
+
+
+def group_by(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets[n_keys + 1], edge ids grouped by key, ascending edge id within a key): a counting sort."""
+    return _counting_sort(np.ascontiguousarray(key, dtype=np.int64), n_keys)  # type: ignore[no-any-return]
 
 
 @njit(cache=True, inline="always")
