@@ -62,15 +62,29 @@ LAST = {
 }
 
 
+#: the scenario generator's name model pools merged in (West African + Nigerian, Arabic, French, English)
+_SCENARIO_POOLS = {"west_african": ("wa", "ng"), "arabic": ("ar",), "french": ("fr",), "english": ("en",)}
+
+
+def _pool(which: dict[str, str], scen: dict[str, tuple[str, ...]], pool: str) -> list[str]:
+    names = which[pool].split() + [n for k in _SCENARIO_POOLS[pool] for n in scen.get(k, ())]
+    return list(dict.fromkeys(names))
+
+
 def generate_names(n: int, seed: int = 7) -> list[str]:
-    """Realistic non-listed names: a first name (sometimes two) and a surname from one of four pools."""
+    """Realistic non-listed names: a first name (sometimes two) and a surname from one of four pools
+    (the benchmark's own and the scenario engine's name model, ``filiere.scenario.names``)."""
+    from filiere.scenario import names as scen
+
     rng = random.Random(seed)
     pools = list(FIRST)
+    firsts = {p: _pool(FIRST, scen.FIRST, p) for p in pools}
+    lasts = {p: _pool(LAST, scen.LAST, p) for p in pools}
     out: list[str] = []
     for _ in range(n):
         pool = rng.choice(pools)
-        first = FIRST[pool].split()
-        last = LAST[pool].split()
+        first = firsts[pool]
+        last = lasts[pool]
         parts = [rng.choice(first)]
         if rng.random() < 0.35:
             parts.append(rng.choice(first))

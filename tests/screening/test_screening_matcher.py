@@ -107,3 +107,40 @@ def test_pairs_compare(screener: Screener) -> None:
     assert (
         screener.compare("Yusuf Qasim", "Youssef Kassem").score > screener.compare("Yusuf Qasim", "Yusuf Ahmed").score
     )
+
+
+def _idx(*names: tuple[str, str, list[str]]) -> NameIndex:
+    return NameIndex([ListEntity(eid, "Person", ns[0], names=ns) for eid, _c, ns in names])
+
+
+def test_joined_and_split_forms_match() -> None:
+    idx = _idx(("x:1", "", ["Abdul Qader Haqqani"]), ("x:2", "", ["Abdulrahman Yasin"]), ("x:3", "", ["Jean Dupont"]))
+    m = idx.search(Query("Abdulqader Haqqani"))[0]
+    assert m.entity_id == "x:1" and m.match and "abdulqader" in m.features[0].detail
+    m = idx.search(Query("Abdul Rahman Yasin"))[0]
+    assert m.entity_id == "x:2" and m.match and "abdulrahman" in m.features[0].detail
+
+
+def test_common_tokens_alone_do_not_match(screener: Screener) -> None:
+    # every word is on the lists many times over; no listed name is this one
+    for name in ("Mohamed Ali Abdul", "Abdul Mohammed Ahmed", "Ali Hassan Mohamed"):
+        assert not any(m.match for m in screener.screen(name)), name
+
+
+def test_alias_shared_by_several_entities_is_marked_ambiguous() -> None:
+    ents = [
+        ListEntity(f"x:{i}", "Person", f"Person {i}", names=[f"Zorro Kalashnikova {i}", "Abu Zorro"]) for i in range(4)
+    ]
+    res = NameIndex(ents).search(Query("Abu Zorro"))
+    assert len(res) == 4 and {m.entity_id for m in res} == {"x:0", "x:1", "x:2", "x:3"}
+    amb = [f for f in res[0].features if f.name == "ambiguity"]
+    assert amb and amb[0].value < 0 and "4 entities" in amb[0].detail
+    assert res[0].score < res[0].features[0].value
+
+
+def test_batch_equals_single(screener: Screener) -> None:
+    names = ["Aiman al-Zawahiri", "John Smith", "أيمن محمد ربيع الظواهري", "Banco Nacional de Cuba"]
+    batch = screener.index.search_many([Query(n) for n in names])
+    for n, res in zip(names, batch, strict=True):
+        single = screener.screen(n)
+        assert [(m.entity_id, round(m.score, 9)) for m in res] == [(m.entity_id, round(m.score, 9)) for m in single]

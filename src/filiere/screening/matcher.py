@@ -21,24 +21,43 @@ from typing import Any
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from filiere.screening import _kernels as _k
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
-from filiere.screening.normalize import Token, phonetic, tokenize
+from filiere.screening.normalize import Token, canon_token, phonetic, skeleton, tokenize
 
 DEFAULT_THRESHOLD = 0.70
 #: candidates below this score are not reported at all
 DEFAULT_CUTOFF = 0.50
 MIN_TOKEN_SIM = 0.70
+IDF_MIN_NAMES = 20_000
+#: most an alias shared by many entities loses (log2(entities) / 4, capped at 1, × this)
+AMBIGUITY_WEIGHT = 0.05
 
 
 @dataclass(slots=True)
 class MatcherConfig:
     threshold: float = DEFAULT_THRESHOLD
     cutoff: float = DEFAULT_CUTOFF
-    #: weight of the list name's unmatched tokens relative to the query's (extra middle names cost less)
-    extra_weight: float = 0.35
+    #: base score = w × the better-covered side + (1 − w) × the other; w = cover_weight when the
+    #: query is the better covered (a partial name: an alias), extra_cover_weight when the list name
+    #: is (the query carries words the list name lacks)
+    cover_weight: float = 0.5
+    extra_cover_weight: float = 0.2
+    #: matched IDF weight (both sides), in units of a never-seen token's weight, at which the
+    #: evidence is full; below, the score shrinks
+    evidence_weight: float = 1.65
+    #: how far weak evidence (only common tokens matched) lowers the score
+    evidence_penalty: float = 0.8
+    #: partial token similarities are raised to this power (1.0 stays 1.0, 0.85 → 0.72 at 2)
+    sim_power: float = 2.5
+    #: blocking: names ranked by weighted token overlap − rank_gamma × the name's own weight
+    rank_gamma: float = 0.1
+    #: the name score is raised to this power (monotone: ranks unchanged) so that the default
+    #: threshold 0.7 sits at a 1 % false-alert rate on generated non-listed names (calibration)
+    score_power: float = 0.66
     #: names aligned in full per query
-    candidates: int = 24
+    candidates: int = 32
     weak_alias_penalty: float = 0.05
 
     @classmethod
@@ -46,24 +65,56 @@ class MatcherConfig:
         known = {k: float(v) if k != "candidates" else int(v) for k, v in section.items() if k in cls.__slots__}
         return cls(**known)  # type: ignore[arg-type]
 
+    def kernel_params(self, idf_max: float) -> np.ndarray:
+        p = np.zeros(_k.N_PARAMS, dtype=np.float64)
+        p[_k.P_LAMBDA] = self.cover_weight
+        p[_k.P_LAMBDA_N] = self.extra_cover_weight
+        p[_k.P_W0] = self.evidence_weight * idf_max
+        p[_k.P_ALPHA] = self.evidence_penalty
+        p[_k.P_RANK_GAMMA] = self.rank_gamma
+        p[_k.P_POWER] = self.score_power
+        return p
+
+
+def calibrate(sims: np.ndarray, power: float) -> np.ndarray:
+    """Shrink partial token similarities (an exact token stays 1.0)."""
+    return np.where(sims >= 1.0, 1.0, sims**power)
+
+
+def joined_token(a: Token, b: Token) -> Token:
+    """Two adjacent tokens written as one ("abdul" + "qader" → "abdkader")."""
+    c = canon_token(a.text + b.text)
+    return Token(a.text + b.text, c, skeleton(c), a.unvoweled)
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
 
 def _deletes(s: str) -> list[str]:
     return [s[:i] + s[i + 1 :] for i in range(len(s))] if len(s) >= 4 else []
 
 
-def token_similarity(q: Token, canon: str, skel: str) -> float:
-    """Similarity of a query token to a vocabulary token, forgiving transliteration confusions."""
+def _shape(canon: str) -> str:
+    """Consonant/vowel pattern: "ahmed" and "ahmad" share it, "hamdi" and "hamid" do not."""
+    return "".join("v" if ch in "aeiou" else "c" for ch in canon)
+
+
+def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -> float:
+    """Similarity of a query token to a vocabulary token, forgiving transliteration confusions
+    (``unvoweled``: the vocabulary token was written without short vowels, in Arabic script)."""
     if q.canon == canon:
         return 1.0
     lev = float(Levenshtein.normalized_similarity(q.canon, canon))
-    if q.unvoweled:
+    if q.unvoweled or unvoweled:
         # Arabic script carries no short vowels: compare the consonant skeletons
         if q.skel == skel and len(skel) >= 2:
-            return max(lev, 0.92 if len(skel) >= 3 else 0.85)
+            return max(lev, 0.97 if len(skel) >= 3 else 0.93)
         sk = float(Levenshtein.normalized_similarity(q.skel, skel)) if len(skel) >= 3 else 0.0
         return max(lev, 0.9 * sk if sk >= 0.75 else 0.0)
     if q.skel == skel and len(skel) >= 3 and q.canon[0] == canon[0]:
-        lev = max(lev, 0.85)
+        # same consonants: a vowel spelt differently ("ahmed"/"ahmad") or moved ("hamdi"/"hamid")
+        lev = max(lev, 0.88 if _shape(q.canon) == _shape(canon) else 0.75)
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
     return lev if lev >= MIN_TOKEN_SIM else 0.0
@@ -175,6 +226,25 @@ def _f_weak(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return None
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A query in the kernel's terms: units (tokens, then joined adjacent pairs) and expansions."""
+
+    texts: list[str]
+    cover: np.ndarray  # int64 bit mask of covered query tokens, per unit
+    weight: np.ndarray  # IDF weight covered, per unit
+    total: float  # IDF weight of the query's tokens
+    e_unit: np.ndarray
+    e_vid: np.ndarray
+    e_sim: np.ndarray
+    bound: float  # most the qualifiers can add
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+MAX_TOKENS = 24
+
+
 class NameIndex:
     """Blocking index and scorer over the names of a set of list entities."""
 
@@ -184,6 +254,8 @@ class NameIndex:
         self.vocab: dict[str, int] = {}
         self.v_canon: list[str] = []
         self.v_skel: list[str] = []
+        self.v_joined: list[bool] = []
+        self.v_unvoweled: list[bool] = []
         # one row per indexed name
         self.name_entity: list[int] = []
         self.name_text: list[str] = []
@@ -191,6 +263,23 @@ class NameIndex:
         self.name_tokens: list[tuple[int, ...]] = []
         self.addresses: dict[str, list[int]] = {}
         postings: list[list[int]] = []
+        joined: list[tuple[int, int]] = []  # (vid, position) per name, CSR by nm_ptr
+        nm_ptr = [0]
+        name_keys: dict[str, set[int]] = {}
+
+        def vid_of(canon: str, skel: str, is_joined: bool, unvoweled: bool) -> int:
+            vid = self.vocab.get(canon)
+            if vid is None:
+                vid = self.vocab[canon] = len(self.v_canon)
+                self.v_canon.append(canon)
+                self.v_skel.append(skel)
+                self.v_joined.append(is_joined)
+                self.v_unvoweled.append(unvoweled)
+                postings.append([])
+            elif not is_joined:
+                self.v_joined[vid] = False
+            return vid
+
         for ei, ent in enumerate(self.entities):
             for a in ent.crypto:
                 addr = canonical_address(a.split(":", 1)[-1])
@@ -199,48 +288,74 @@ class NameIndex:
                 continue
             for weak, names in ((False, ent.names), (True, ent.weak_names)):
                 for nm in names:
-                    toks = tokenize(nm, ent.schema)
+                    toks = tokenize(nm, ent.schema)[:MAX_TOKENS]
                     if not toks:
                         continue
-                    ids: list[int] = []
-                    for t in toks:
-                        vid = self.vocab.get(t.canon)
-                        if vid is None:
-                            vid = self.vocab[t.canon] = len(self.v_canon)
-                            self.v_canon.append(t.canon)
-                            self.v_skel.append(t.skel)
-                            postings.append([])
-                        ids.append(vid)
+                    ids = [vid_of(t.canon, t.skel, False, t.unvoweled) for t in toks]
                     nid = len(self.name_text)
-                    for vid in set(ids):
+                    for j, t in enumerate(toks[:-1]):
+                        jt = joined_token(t, toks[j + 1])
+                        if jt.canon not in (toks[j].canon, toks[j + 1].canon):
+                            joined.append((vid_of(jt.canon, jt.skel, True, jt.unvoweled), j))
+                    nm_ptr.append(len(joined))
+                    for vid in set(ids) | {v for v, _ in joined[nm_ptr[-2] :]}:
                         postings[vid].append(nid)
                     self.name_entity.append(ei)
                     self.name_text.append(nm)
                     self.name_weak.append(weak)
                     self.name_tokens.append(tuple(ids))
-        self.postings = [np.asarray(p, dtype=np.int32) for p in postings]
-        df = np.array([len(p) for p in postings], dtype=np.float64)
-        n = max(len(self.name_text), 1)
+                    key = " ".join(sorted(t.canon for t in toks))
+                    name_keys.setdefault(f"{ent.entity_id.split(':', 1)[0]}|{key}", set()).add(ei)
+        n_names = len(self.name_text)
+        # compact arrays for the kernel
+        self.post_ptr = np.zeros(len(postings) + 1, dtype=np.int64)
+        self.post_ptr[1:] = np.cumsum([len(p) for p in postings])
+        self.post_idx = np.fromiter((n for p in postings for n in p), dtype=np.int64, count=int(self.post_ptr[-1]))
+        self.nt_ptr = np.zeros(n_names + 1, dtype=np.int64)
+        self.nt_ptr[1:] = np.cumsum([len(t) for t in self.name_tokens])
+        self.nt_vid = np.fromiter((v for t in self.name_tokens for v in t), dtype=np.int64, count=int(self.nt_ptr[-1]))
+        self.nm_ptr = np.asarray(nm_ptr, dtype=np.int64)
+        self.nm_vid = np.asarray([v for v, _ in joined], dtype=np.int64)
+        self.nm_pos = np.asarray([j for _, j in joined], dtype=np.int64)
+        self.name_ent = np.asarray(self.name_entity, dtype=np.int64)
+        df = np.diff(self.post_ptr).astype(np.float64)
+        # a small list cannot tell common tokens from rare ones: counts are read against at least
+        # IDF_MIN_NAMES names, so that every token of a tiny list weighs as a rare one
+        n = max(n_names, IDF_MIN_NAMES)
         self.idf = np.log((n + 1) / (df + 0.5)) if len(df) else np.zeros(0)
         self.idf_max = float(math.log(n + 1) + 0.7)
-        # blocking keys → vocabulary ids
+        self.name_wtot = np.add.reduceat(self.idf[self.nt_vid], self.nt_ptr[:-1]) if n_names else _EMPTY_F
+        #: how many entities of one list carry each name (sorted canonical tokens): ambiguity of an alias
+        self.name_key_entities = {k: len(v) for k, v in name_keys.items() if len(v) > 1}
+        self.params = self.config.kernel_params(self.idf_max)
+        self._scr = np.zeros(len(self.v_canon), dtype=np.int64)
+        self._acc = np.zeros(n_names, dtype=np.float64)
+        self._pairs = (np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64), np.empty(64, dtype=np.float64))
+        # blocking keys → vocabulary ids (joined forms: exact and skeleton keys only)
         self.by_skel: dict[str, list[int]] = {}
         self.by_phon: dict[str, list[int]] = {}
         self.by_del: dict[str, list[int]] = {}
-        for vid, (c, s) in enumerate(zip(self.v_canon, self.v_skel, strict=True)):
-            self.by_skel.setdefault(s, []).append(vid)
+        for vid, (c, sk, jn) in enumerate(zip(self.v_canon, self.v_skel, self.v_joined, strict=True)):
+            self.by_skel.setdefault(sk, []).append(vid)
+            if jn:
+                continue
             if len(c) >= 4:
                 self.by_phon.setdefault(phonetic(c), []).append(vid)
             for d in _deletes(c):
                 self.by_del.setdefault(d, []).append(vid)
-        self._expand_cache: dict[tuple[str, bool], list[tuple[int, float]]] = {}
+        self._expand_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
+        #: compare Latin query tokens with Arabic-script list tokens by skeleton too: only for a pair
+        #: (``compare``); in a list search a Latin query meets the entity's Latin aliases, and the
+        #: skeleton alone is too loose there ("mohammed" / "mahmud": mhmd)
+        self.skeleton_both_ways = False
         #: another index whose IDF weighs the query tokens (``compare`` scores a pair with the lists' IDF)
         self.weights_from: NameIndex | None = None
 
     # ---------------------------------------------------------------------------------- tokens
-    def expand(self, t: Token) -> list[tuple[int, float]]:
-        """Vocabulary tokens similar to ``t`` with their similarity (through blocking keys only)."""
-        key = (t.canon, t.unvoweled)
+    def expand(self, t: Token, joined: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+        """Vocabulary tokens similar to ``t`` (ids, calibrated similarities) and ``t``'s IDF weight,
+        through the blocking keys only (``joined``: a query's joined pair, exact and skeleton keys)."""
+        key = (t.canon, t.unvoweled, joined)
         hit = self._expand_cache.get(key)
         if hit is not None:
             return hit
@@ -250,7 +365,7 @@ class NameIndex:
             cands.add(exact)
         if t.unvoweled or len(t.skel) >= 3:
             cands.update(self.by_skel.get(t.skel, ()))
-        if len(t.canon) >= 4:
+        if len(t.canon) >= 4 and not joined:
             cands.update(self.by_phon.get(phonetic(t.canon), ()))
             cands.update(self.by_del.get(t.canon, ()))
             for d in _deletes(t.canon):
@@ -258,108 +373,197 @@ class NameIndex:
                 v = self.vocab.get(d)
                 if v is not None:
                     cands.add(v)
-        out: list[tuple[int, float]] = []
+        vids: list[int] = []
+        sims: list[float] = []
         for vid in cands:
-            s = token_similarity(t, self.v_canon[vid], self.v_skel[vid])
+            s = token_similarity(
+                t, self.v_canon[vid], self.v_skel[vid], self.skeleton_both_ways and self.v_unvoweled[vid]
+            )
             if s > 0:
-                out.append((vid, s))
-        out.sort(key=lambda x: -x[1])
+                vids.append(vid)
+                sims.append(s)
+        va = np.asarray(vids, dtype=np.int64)
+        sa = np.asarray(sims, dtype=np.float64)
+        if self.weights_from is not None:
+            w = self.weights_from.expand(t)[2]
+        elif len(va):
+            # among the most similar vocabulary tokens, the commonest one: conservative for skeletons
+            best = sa.max()
+            w = float(self.idf[va[sa >= best - 1e-9]].min())
+        else:
+            w = self.idf_max
+        out = (va, calibrate(sa, self.config.sim_power), w)
         if len(self._expand_cache) > 300_000:
             self._expand_cache.clear()
         self._expand_cache[key] = out
         return out
 
-    def token_weight(self, t: Token, exp: list[tuple[int, float]]) -> float:
-        if self.weights_from is not None:
-            return self.weights_from.token_weight(t, self.weights_from.expand(t))
-        if not exp:
-            return self.idf_max
-        best = exp[0][1]
-        # among the most similar vocabulary tokens, the commonest one: conservative for skeletons
-        return float(min(self.idf[v] for v, s in exp if s >= best - 1e-9))
+    def token_weight(self, t: Token) -> float:
+        return self.expand(t)[2]
 
-    # ---------------------------------------------------------------------------------- names
-    def align(self, qtoks: list[Token], qw: list[float], sims: list[dict[int, float]], nid: int) -> _Aligned:
-        ntoks = self.name_tokens[nid]
-        pairs: list[tuple[float, int, int]] = []
-        for i, sd in enumerate(sims):
-            for j, vid in enumerate(ntoks):
-                s = sd.get(vid)
-                if s:
-                    pairs.append((s, i, j))
-        pairs.sort(reverse=True)
-        used_q: set[int] = set()
-        used_n: set[int] = set()
-        matched_q = matched_n = 0.0
-        out: list[tuple[str, str, float]] = []
-        for s, i, j in pairs:
-            if i in used_q or j in used_n:
+    def prepare(self, q: Query) -> _Prepared | None:
+        toks = tokenize(q.name, q.schema)[:MAX_TOKENS]
+        if not toks:
+            return None
+        texts: list[str] = []
+        covers: list[int] = []
+        weights: list[float] = []
+        eu: list[np.ndarray] = []
+        ev: list[np.ndarray] = []
+        es: list[np.ndarray] = []
+        tw = [0.0] * len(toks)
+        for i, t in enumerate(toks):
+            va, sa, w = self.expand(t)
+            tw[i] = w
+            texts.append(t.text)
+            covers.append(1 << i)
+            weights.append(w)
+            if len(va):
+                eu.append(np.full(len(va), len(covers) - 1, dtype=np.int64))
+                ev.append(va)
+                es.append(sa)
+        for i in range(len(toks) - 1):
+            jt = joined_token(toks[i], toks[i + 1])
+            va, sa, _ = self.expand(jt, joined=True)
+            if not len(va):
                 continue
-            used_q.add(i)
-            used_n.add(j)
-            matched_q += s * qw[i]
-            matched_n += s * float(self.idf[ntoks[j]])
-            out.append((qtoks[i].text, self.v_canon[ntoks[j]], s))
-        total_q = sum(qw)
-        total_n = float(sum(self.idf[v] for v in ntoks))
-        beta = self.config.extra_weight
-        score = (matched_q + beta * matched_n) / (total_q + beta * total_n) if total_q else 0.0
-        return _Aligned(
-            score,
-            out,
-            [qtoks[i].text for i in range(len(qtoks)) if i not in used_q],
-            [self.v_canon[ntoks[j]] for j in range(len(ntoks)) if j not in used_n],
+            texts.append(f"{toks[i].text}{toks[i + 1].text}")
+            covers.append(3 << i)
+            weights.append(tw[i] + tw[i + 1])
+            eu.append(np.full(len(va), len(covers) - 1, dtype=np.int64))
+            ev.append(va)
+            es.append(sa)
+        bound = 0.0
+        for _name, (weight, _fn) in FEATURES.items():
+            bound += weight if weight > 0 else 0.0
+        if not (q.birth_date or q.country or q.identifiers):
+            bound = 0.0
+        return _Prepared(
+            texts,
+            np.asarray(covers, dtype=np.int64),
+            np.asarray(weights, dtype=np.float64),
+            float(sum(tw)),
+            np.concatenate(eu) if eu else _EMPTY_I,
+            np.concatenate(ev) if ev else _EMPTY_I,
+            np.concatenate(es) if es else _EMPTY_F,
+            bound,
         )
 
-    def candidates(self, sims: list[dict[int, float]], qw: list[float]) -> np.ndarray:
-        arrays: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        for sd, w in zip(sims, qw, strict=True):
-            for vid, s in sd.items():
-                p = self.postings[vid]
-                arrays.append(p)
-                vals.append(np.full(len(p), s * w))
-        if not arrays:
-            return np.zeros(0, dtype=np.int32)
-        ids = np.concatenate(arrays)
-        uniq, inv = np.unique(ids, return_inverse=True)
-        sc = np.bincount(inv, np.concatenate(vals))
-        k = self.config.candidates
-        if len(uniq) > k:
-            top = np.argpartition(-sc, k)[:k]
-            return uniq[top]
-        return uniq
+    # ---------------------------------------------------------------------------------- names
+    def score_batch(
+        self, preps: Sequence[_Prepared | None], n_out: int, excludes: Sequence[Collection[int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Kernel call: per query the best name per entity (``nid``, ``score``), best first, −1 padded."""
+        nq = len(preps)
+        q_uoff = np.zeros(nq + 1, dtype=np.int64)
+        e_off = np.zeros(nq + 1, dtype=np.int64)
+        x_off = np.zeros(nq + 1, dtype=np.int64)
+        q_wtot = np.zeros(nq, dtype=np.float64)
+        covers: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        eu: list[np.ndarray] = []
+        ev: list[np.ndarray] = []
+        es: list[np.ndarray] = []
+        xs: list[int] = []
+        for i, p in enumerate(preps):
+            if p is not None:
+                covers.append(p.cover)
+                weights.append(p.weight)
+                eu.append(p.e_unit)
+                ev.append(p.e_vid)
+                es.append(p.e_sim)
+                q_wtot[i] = p.total
+                q_uoff[i + 1] = q_uoff[i] + len(p.cover)
+                e_off[i + 1] = e_off[i] + len(p.e_vid)
+            else:
+                q_uoff[i + 1] = q_uoff[i]
+                e_off[i + 1] = e_off[i]
+            if excludes is not None:
+                xs.extend(excludes[i])
+            x_off[i + 1] = len(xs)
+        out_nid = np.full((nq, n_out), -1, dtype=np.int64)
+        out_score = np.zeros((nq, n_out), dtype=np.float64)
+        if not self.name_text or not nq:
+            return out_nid, out_score
+        _k.search_batch(
+            q_uoff, _cat(covers, np.int64), _cat(weights, np.float64), q_wtot,
+            e_off, _cat(eu, np.int64), _cat(ev, np.int64), _cat(es, np.float64),
+            x_off, np.asarray(xs, dtype=np.int64),
+            self.post_ptr, self.post_idx, self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos,
+            self.name_wtot, self.name_ent, self.idf, self.params,
+            max(self.config.candidates, n_out), self._scr, self._acc, out_nid, out_score,
+        )  # fmt: skip
+        return out_nid, out_score
+
+    def align(self, p: _Prepared, nid: int) -> _Aligned:
+        """The alignment behind a score, for its explanation (same compiled code as the search)."""
+        pu, pn, ps = self._pairs
+        score, npairs, _qm, _nm = _k.explain_pair(
+            p.cover, p.weight, p.total, p.e_unit, p.e_vid, p.e_sim, nid, self._scr,
+            self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos, self.idf, self.name_wtot, self.params,
+            pu, pn, ps,
+        )  # fmt: skip
+        ntoks = self.name_tokens[nid]
+        a, b = int(self.nm_ptr[nid]), int(self.nm_ptr[nid + 1])
+        pairs: list[tuple[str, str, float]] = []
+        qmask = nmask = 0
+        for i in range(min(npairs, 64)):
+            u, jj, s = int(pu[i]), int(pn[i]), float(ps[i])
+            qmask |= int(p.cover[u])
+            if jj < len(ntoks):
+                nmask |= 1 << jj
+                pairs.append((p.texts[u], self.v_canon[ntoks[jj]], s))
+            else:
+                j = int(self.nm_pos[a + jj - len(ntoks)])
+                nmask |= 3 << j
+                pairs.append((p.texts[u], self.v_canon[int(self.nm_vid[a + jj - len(ntoks)])], s))
+        del b
+        n_single = sum(1 for c in p.cover.tolist() if c & (c - 1) == 0)
+        return _Aligned(
+            float(score),
+            pairs,
+            [p.texts[i] for i in range(n_single) if not qmask >> i & 1],
+            [self.v_canon[v] for j, v in enumerate(ntoks) if not nmask >> j & 1],
+        )
 
     def search(
         self, q: Query, limit: int = 10, cutoff: float | None = None, exclude: Collection[int] = ()
     ) -> list[Match]:
         """Best entities for ``q``; ``exclude``: indexed name ids left out (leave-one-out evaluation)."""
-        cfg = self.config
-        cutoff = cfg.cutoff if cutoff is None else cutoff
-        qtoks = tokenize(q.name, q.schema)
-        if not qtoks or not self.name_text:
-            return []
-        exps = [self.expand(t) for t in qtoks]
-        qw = [self.token_weight(t, e) for t, e in zip(qtoks, exps, strict=True)]
-        sims = [dict(e) for e in exps]
-        best: dict[int, _Scored] = {}
-        for nid in self.candidates(sims, qw).tolist():
-            if exclude and nid in exclude:
-                continue
-            al = self.align(qtoks, qw, sims, nid)
-            ei = self.name_entity[nid]
-            prev = best.get(ei)
-            if prev is None or al.score > prev.aligned.score:
-                best[ei] = _Scored(self.entities[ei], self.name_text[nid], self.name_weak[nid], al)
-        out: list[Match] = []
-        for sc in best.values():
-            self._qualify(q, sc)
-            if sc.score >= cutoff:
-                out.append(self._to_match(sc))
-        out.sort(key=lambda m: -m.score)
-        return out[:limit]
+        return self.search_many([q], limit, cutoff, [exclude] if exclude else None)[0]
 
-    def _qualify(self, q: Query, sc: _Scored) -> None:
+    def search_many(
+        self,
+        queries: Sequence[Query],
+        limit: int = 10,
+        cutoff: float | None = None,
+        excludes: Sequence[Collection[int]] | None = None,
+    ) -> list[list[Match]]:
+        """:meth:`search` for a batch: one compiled pass; Python builds only the reported matches."""
+        cutoff = self.config.cutoff if cutoff is None else cutoff
+        preps = [self.prepare(q) for q in queries]
+        n_out = max(limit + 4, 12)
+        out_nid, out_score = self.score_batch(preps, n_out, excludes)
+        results: list[list[Match]] = []
+        for qi, (q, p) in enumerate(zip(queries, preps, strict=True)):
+            if p is None:
+                results.append([])
+                continue
+            row_s = out_score[qi]
+            keep = np.flatnonzero((out_nid[qi] >= 0) & (row_s >= cutoff - p.bound))
+            out: list[Match] = []
+            for i in keep.tolist():
+                nid = int(out_nid[qi, i])
+                ei = self.name_entity[nid]
+                sc = _Scored(self.entities[ei], self.name_text[nid], self.name_weak[nid], self.align(p, nid))
+                self._qualify(q, sc, nid)
+                if sc.score >= cutoff:
+                    out.append(self._to_match(sc))
+            out.sort(key=lambda m: -m.score)
+            results.append(out[:limit])
+        return results
+
+    def _qualify(self, q: Query, sc: _Scored, nid: int) -> None:
         al = sc.aligned
         detail = ", ".join(f"{a}{'=' if s >= 1 else '~'}{b} {s:.2f}" for a, b, s in al.pairs)
         if al.q_unmatched:
@@ -368,6 +572,14 @@ class NameIndex:
             detail += f"; listed only: {' '.join(al.n_unmatched)}"
         feats = [Feature("name", 1.0, al.score, f"{q.name!r} vs {sc.name!r}: {detail}")]
         score = al.score
+        key = " ".join(sorted(self.v_canon[v] for v in self.name_tokens[nid]))
+        shared = self.name_key_entities.get(f"{sc.entity.entity_id.split(':', 1)[0]}|{key}", 1)
+        if shared > 1:
+            pen = -min(math.log2(shared) / 4.0, 1.0)
+            feats.append(
+                Feature("ambiguity", AMBIGUITY_WEIGHT, pen, f"name {sc.name!r} is listed for {shared} entities")
+            )
+            score += AMBIGUITY_WEIGHT * pen
         for name, (weight, fn) in FEATURES.items():
             res = fn(q, sc.entity, sc)
             if res is None:
@@ -404,7 +616,10 @@ class NameIndex:
             else:
                 sub.idf[vid] = self.idf_max
         sub.idf_max = self.idf_max
+        sub.params = self.config.kernel_params(self.idf_max)
+        sub.name_wtot = np.add.reduceat(sub.idf[sub.nt_vid], sub.nt_ptr[:-1])
         sub.weights_from = self
+        sub.skeleton_both_ways = True
         res = sub.search(Query(name1, schema=schema), limit=1, cutoff=0.0)
         if res:
             return res[0]

@@ -60,6 +60,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("w", "u"),
 )
 _DOUBLE = re.compile(r"(.)\1+")
+_ABD = re.compile(r"^abd[aeiu]([lr])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _VOWELS = re.compile(r"[aeiou]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -84,6 +85,10 @@ def canon_token(tok: str) -> str:
         if a in tok:
             tok = tok.replace(a, b)
     tok = _DOUBLE.sub(r"\1", tok)
+    m = _ABD.match(tok)
+    if m:
+        # "abdul", "abdel", "abdoul" (+ joined name): one form; "abdur-rahman" keeps the assimilated r
+        tok = "abd" + ("r" if m.group(1) == "r" else "") + tok[m.end() :]
     if len(tok) > 3 and tok.endswith("h") and tok[-2] in "aeiou":
         tok = tok[:-1]
     return tok

@@ -66,31 +66,32 @@ class Screener:
         return self.index.compare(name1, name2, schema)
 
     def screen_many(self, queries: Sequence[Query], limit: int = 10, workers: int = 1) -> list[list[Match]]:
-        """Batch path: the token expansions are shared across the batch (cached); ``workers`` > 1
-        forks processes that share the index copy-on-write."""
-        if workers <= 1 or len(queries) < 2000 or os.name != "posix":
-            return [self.index.search(q, limit) for q in queries]
+        """Batch path: one compiled pass per chunk of queries (token expansions cached across the
+        batch); ``workers`` > 1 forks processes that share the index copy-on-write."""
+        if workers <= 1 or len(queries) < 4000 or os.name != "posix":
+            out: list[list[Match]] = []
+            for i in range(0, len(queries), BATCH):
+                out.extend(self.index.search_many(queries[i : i + BATCH], limit))
+            return out
         import multiprocessing as mp
 
         global _FORK_SCREENER
         _FORK_SCREENER = self
-        chunks = [list(range(i, len(queries), workers)) for i in range(workers)]
+        bounds = [(len(queries) * w // workers, len(queries) * (w + 1) // workers) for w in range(workers)]
         ctx = mp.get_context("fork")
         with ctx.Pool(workers) as pool:
-            parts = pool.starmap(_screen_chunk, [([queries[i] for i in ch], limit) for ch in chunks])
-        out: list[list[Match]] = [[] for _ in queries]
-        for ch, res in zip(chunks, parts, strict=True):
-            for i, r in zip(ch, res, strict=True):
-                out[i] = r
-        return out
+            parts = pool.starmap(_screen_chunk, [(list(queries[a:b]), limit) for a, b in bounds])
+        return [r for part in parts for r in part]
 
 
+#: queries per compiled pass
+BATCH = 2048
 _FORK_SCREENER: Screener | None = None
 
 
 def _screen_chunk(queries: list[Query], limit: int) -> list[list[Match]]:
     assert _FORK_SCREENER is not None
-    return [_FORK_SCREENER.index.search(q, limit) for q in queries]
+    return _FORK_SCREENER.screen_many(queries, limit, workers=1)
 
 
 # ------------------------------------------------------------------------------------ caching

@@ -1,0 +1,287 @@
+"""Compiled (numba) candidate generation, token alignment and name scoring for the matcher.
+
+A query is a set of *units*: its tokens, and the joined forms of adjacent token pairs
+("abdul" + "qader" → "abdkader"), each with a bit mask of the query tokens it covers and their IDF
+weight. Its *expansions* are ``(unit, vocabulary id, similarity)`` triples found by the Python-side
+blocking keys. An indexed name is likewise its tokens plus joined adjacent pairs.
+
+Per query the kernel (1) loads the expansions into a per-vocabulary scratch table, (2) accumulates
+weighted overlap over the postings of the expanded vocabulary ids (inverted index), (3) keeps the
+``k`` best names by that overlap, (4) aligns each one best-first, one unit per token on each side,
+(5) scores it (:func:`_score`) and keeps the best name per entity. Scratch arrays are reset after
+each query, so a single preallocated set serves a whole batch (and a process: the GIL is held).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: indices into the ``params`` array
+P_LAMBDA = 0  # weight of the better-covered side (query or name) in the base score
+P_W0 = 1  # matched IDF weight at which the evidence counts as full
+P_ALPHA = 2  # how much weak evidence (only common tokens matched) lowers the score
+P_RANK_GAMMA = 3  # blocking: penalty per unit of the name's own weight when ranking candidates
+P_LAMBDA_N = 4  # the same when the name is better covered than the query (the query has extra words)
+P_POWER = 5  # final calibration: score ** power (monotone)
+N_PARAMS = 6
+
+
+@njit(cache=True, inline="always")
+def _popcount(x: int) -> int:
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+@njit(cache=True, inline="always")
+def _score(qm: float, qt: float, nm: float, nt: float, params: np.ndarray) -> float:
+    """Name score from matched / total IDF weight on the query and on the name side.
+
+    ``base`` leans on the better-covered side (aliases are often part of a full name, and full names
+    often carry extra middle names) but the worse-covered side still counts; ``strength`` scales it
+    down when the matched weight is small in absolute terms, so that common tokens alone (mohamed,
+    abdul, ali) never make a match however well they align.
+    """
+    if qt <= 0.0 or nt <= 0.0 or qm <= 0.0:
+        return 0.0
+    qc = min(qm / qt, 1.0)
+    nc = min(nm / nt, 1.0)
+    lam = params[P_LAMBDA] if qc >= nc else params[P_LAMBDA_N]
+    base = lam * max(qc, nc) + (1.0 - lam) * min(qc, nc)
+    strength = min(min(qm, nm) / params[P_W0], 1.0)
+    return float((base * (1.0 - params[P_ALPHA] * (1.0 - strength))) ** params[P_POWER])
+
+
+@njit(cache=True)
+def _load_query(
+    e0: int, e1: int, e_unit: np.ndarray, e_vid: np.ndarray, e_sim: np.ndarray, nu: int,
+    scr: np.ndarray, vsim: np.ndarray, touched_v: np.ndarray,
+) -> int:  # fmt: skip
+    """Scratch: ``scr[vid]`` = 1 + row of ``vsim`` holding that vocabulary id's similarity per unit."""
+    nv = 0
+    for e in range(e0, e1):
+        v = e_vid[e]
+        p = scr[v]
+        if p == 0:
+            touched_v[nv] = v
+            nv += 1
+            p = nv
+            scr[v] = p
+            for u in range(nu):
+                vsim[p - 1, u] = 0.0
+        u = e_unit[e]
+        if e_sim[e] > vsim[p - 1, u]:
+            vsim[p - 1, u] = e_sim[e]
+    return nv
+
+
+@njit(cache=True)
+def _align(
+    nid: int, u0: int, nu: int, u_cover: np.ndarray, u_w: np.ndarray, qt: float,
+    scr: np.ndarray, vsim: np.ndarray,
+    nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
+    idf: np.ndarray, name_wtot: np.ndarray, params: np.ndarray,
+    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray,
+) -> tuple[float, int, float, float]:  # fmt: skip
+    """Best-first alignment of the query's units with name ``nid``'s; fills ``pair_*``.
+
+    Name units ``0..k-1`` are its tokens, ``k..`` its joined adjacent pairs. Returns
+    ``(score, pairs, matched query weight, matched name weight)``.
+    """
+    a = nt_ptr[nid]
+    k = nt_ptr[nid + 1] - a
+    c = nm_ptr[nid]
+    nun = k + nm_ptr[nid + 1] - c
+    cap = nun * nu
+    ps = np.empty(cap)
+    pk = np.empty(cap)
+    pu = np.empty(cap, np.int64)
+    pn = np.empty(cap, np.int64)
+    cnt = 0
+    for jj in range(nun):
+        merged = jj >= k
+        v = nm_vid[c + jj - k] if merged else nt_vid[a + jj]
+        p = scr[v]
+        if p == 0:
+            continue
+        for u in range(nu):
+            s = vsim[p - 1, u]
+            if s <= 0.0:
+                continue
+            if merged and _popcount(u_cover[u0 + u]) > 1:
+                continue
+            # ties: tokens before joined forms
+            ps[cnt] = s
+            pk[cnt] = -(s - (1e-6 if merged or _popcount(u_cover[u0 + u]) > 1 else 0.0))
+            pu[cnt] = u
+            pn[cnt] = jj
+            cnt += 1
+    order = np.argsort(pk[:cnt])
+    qmask = 0
+    nmask = 0
+    qm = 0.0
+    nm = 0.0
+    npairs = 0
+    for o in order:
+        u = pu[o]
+        jj = pn[o]
+        qc = u_cover[u0 + u]
+        if jj < k:
+            nc = 1 << jj
+            wn = idf[nt_vid[a + jj]]
+        else:
+            j = nm_pos[c + jj - k]
+            nc = 3 << j
+            wn = idf[nt_vid[a + j]] + idf[nt_vid[a + j + 1]]
+        if (qc & qmask) != 0 or (nc & nmask) != 0:
+            continue
+        s = ps[o]
+        qmask |= qc
+        nmask |= nc
+        qm += s * u_w[u0 + u]
+        nm += s * wn
+        if npairs < pair_u.shape[0]:
+            pair_u[npairs] = u
+            pair_n[npairs] = jj
+            pair_s[npairs] = s
+        npairs += 1
+    return _score(qm, qt, nm, name_wtot[nid], params), npairs, qm, nm
+
+
+@njit(cache=True)
+def search_batch(
+    q_uoff: np.ndarray, u_cover: np.ndarray, u_w: np.ndarray, q_wtot: np.ndarray,
+    e_off: np.ndarray, e_unit: np.ndarray, e_vid: np.ndarray, e_sim: np.ndarray,
+    x_off: np.ndarray, x_nid: np.ndarray,
+    post_ptr: np.ndarray, post_idx: np.ndarray,
+    nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
+    name_wtot: np.ndarray, name_ent: np.ndarray, idf: np.ndarray, params: np.ndarray,
+    k_cand: int, scr: np.ndarray, acc: np.ndarray,
+    out_nid: np.ndarray, out_score: np.ndarray,
+) -> None:  # fmt: skip
+    """Score a batch of queries; ``out_nid[q, :]`` best name per entity (−1: none), best first.
+
+    ``x_off``/``x_nid``: indexed names each query must ignore (leave-one-out evaluation).
+    """
+    nq = q_uoff.shape[0] - 1
+    n_out = out_nid.shape[1]
+    max_e = 1
+    max_u = 1
+    for q in range(nq):
+        max_e = max(max_e, e_off[q + 1] - e_off[q])
+        max_u = max(max_u, q_uoff[q + 1] - q_uoff[q])
+    vsim = np.zeros((max_e, max_u))
+    touched_v = np.empty(max_e, np.int64)
+    touched_n = np.empty(acc.shape[0], np.int64)
+    top_n = np.empty(k_cand, np.int64)
+    top_k = np.empty(k_cand)
+    pu = np.empty(64, np.int64)
+    pn = np.empty(64, np.int64)
+    pss = np.empty(64)
+    ent_best = np.empty(k_cand, np.int64)
+    sc_best = np.empty(k_cand)
+    nid_best = np.empty(k_cand, np.int64)
+    gamma = params[P_RANK_GAMMA]
+    for q in range(nq):
+        for i in range(n_out):
+            out_nid[q, i] = -1
+            out_score[q, i] = 0.0
+        u0 = q_uoff[q]
+        nu = q_uoff[q + 1] - u0
+        if nu == 0:
+            continue
+        nv = _load_query(e_off[q], e_off[q + 1], e_unit, e_vid, e_sim, nu, scr, vsim, touched_v)
+        # weighted overlap over the postings of every expanded vocabulary id
+        ntn = 0
+        for i in range(nv):
+            v = touched_v[i]
+            best = 0.0
+            for u in range(nu):
+                w = vsim[i, u] * u_w[u0 + u]
+                if w > best:
+                    best = w
+            for pp in range(post_ptr[v], post_ptr[v + 1]):
+                n = post_idx[pp]
+                if acc[n] == 0.0:
+                    touched_n[ntn] = n
+                    ntn += 1
+                acc[n] += best
+        for xi in range(x_off[q], x_off[q + 1]):
+            acc[x_nid[xi]] = -1e30
+        # the k_cand best names by overlap (shorter names first among equals)
+        nk = 0
+        for i in range(ntn):
+            n = touched_n[i]
+            if acc[n] < 0.0:
+                continue
+            key = acc[n] - gamma * name_wtot[n]
+            if nk < k_cand:
+                top_n[nk] = n
+                top_k[nk] = key
+                nk += 1
+            else:
+                m = 0
+                for j in range(1, k_cand):
+                    if top_k[j] < top_k[m]:
+                        m = j
+                if key > top_k[m]:
+                    top_n[m] = n
+                    top_k[m] = key
+        for i in range(ntn):
+            acc[touched_n[i]] = 0.0
+        for xi in range(x_off[q], x_off[q + 1]):
+            acc[x_nid[xi]] = 0.0
+        # align, best name per entity
+        ne = 0
+        for i in range(nk):
+            n = top_n[i]
+            s = _align(
+                n, u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos,
+                idf, name_wtot, params, pu, pn, pss,
+            )[0]  # fmt: skip
+            e = name_ent[n]
+            found = -1
+            for j in range(ne):
+                if ent_best[j] == e:
+                    found = j
+                    break
+            if found < 0:
+                ent_best[ne] = e
+                sc_best[ne] = s
+                nid_best[ne] = n
+                ne += 1
+            elif s > sc_best[found] or (s == sc_best[found] and n < nid_best[found]):
+                sc_best[found] = s
+                nid_best[found] = n
+        for i in range(nv):
+            scr[touched_v[i]] = 0
+        order = np.argsort(-sc_best[:ne], kind="mergesort")
+        for i in range(min(ne, n_out)):
+            out_nid[q, i] = nid_best[order[i]]
+            out_score[q, i] = sc_best[order[i]]
+
+
+@njit(cache=True)
+def explain_pair(
+    u_cover: np.ndarray, u_w: np.ndarray, qt: float, e_unit: np.ndarray, e_vid: np.ndarray, e_sim: np.ndarray,
+    nid: int, scr: np.ndarray,
+    nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
+    idf: np.ndarray, name_wtot: np.ndarray, params: np.ndarray,
+    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray,
+) -> tuple[float, int, float, float]:  # fmt: skip
+    """The alignment of one query (its units and expansions) with name ``nid``, for explanations."""
+    nu = u_cover.shape[0]
+    ne = e_vid.shape[0]
+    vsim = np.zeros((max(ne, 1), max(nu, 1)))
+    touched_v = np.empty(max(ne, 1), np.int64)
+    nv = _load_query(0, ne, e_unit, e_vid, e_sim, nu, scr, vsim, touched_v)
+    res = _align(
+        nid, 0, nu, u_cover, u_w, qt, scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos, idf, name_wtot, params,
+        pair_u, pair_n, pair_s,
+    )  # fmt: skip
+    for i in range(nv):
+        scr[touched_v[i]] = 0
+    return res
