@@ -34,7 +34,7 @@ from starlette.routing import Route
 from filiere.api.auth import Principal, principal_for_session, principal_for_token
 from filiere.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from filiere.errors import AuthenticationError, FiliereError, PermissionDeniedError
-from filiere.realtime.schemas import TX_MANY, TX_ONE, from_iso20022, normalise
+from filiere.realtime.schemas import TX_MANY, TX_ONE, fast_records, from_iso20022, normalise
 from filiere.realtime.service import OverloadedError, RealtimeConfig, RealtimeService
 
 FEED_ROLES = frozenset({"machine", "admin"})
@@ -136,13 +136,22 @@ async def post_transactions(request: Request) -> Response:
             many = True
         else:
             many = body.lstrip()[:1] == b"["
+            fast: list[dict[str, Any]] | None = None
             try:
-                objs = TX_MANY.validate_json(body) if many else [TX_ONE.validate_json(body)]
-            except ValidationError as exc:
-                errors = exc.errors(include_url=False, include_context=False, include_input=False)
-                detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
-                return _json({"detail": detail}, 422)
-            recs = [normalise(o) for o in objs]
+                parsed = orjson.loads(body)
+                fast = fast_records(parsed if many else [parsed]) if isinstance(parsed, list | dict) else None
+            except orjson.JSONDecodeError:
+                fast = None
+            if fast is not None:
+                recs = fast
+            else:  # anything not plainly valid: pydantic, for field-precise errors
+                try:
+                    objs = TX_MANY.validate_json(body) if many else [TX_ONE.validate_json(body)]
+                except ValidationError as exc:
+                    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+                    detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
+                    return _json({"detail": detail}, 422)
+                recs = [normalise(o) for o in objs]
         if len(recs) > svc.config.max_request_tx:
             return _json(
                 {"detail": f"{len(recs)} transactions in one request (at most {svc.config.max_request_tx})"}, 413

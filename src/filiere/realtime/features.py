@@ -1,36 +1,44 @@
 """Per-transaction features for the real-time service, the online twin of :mod:`filiere.scoring.features`.
 
 The batch feature table is DuckDB window SQL over the whole history; here the same quantities are
-kept as running per-account state and updated one transaction at a time, in arrival order:
+kept as running per-account state and computed a micro-batch at a time, in arrival order:
 
-* raw columns (amount sizes, format and currency codes, hour, weekday…): computed from the record;
-* account history (payments so far, age, gap, amount ratio, pair counts): running counters;
+* raw columns (amount sizes, format and currency codes, hour, weekday…): numpy over the batch;
+* account history (payments so far, age, gap, amount ratio, pair counts): per-account and per-pair
+  counters in flat arrays, updated by one compiled (numba) kernel per micro-batch, transaction by
+  transaction in order (a later transaction of the batch sees the earlier ones);
 * pattern features: :class:`filiere.graph.StreamingEngine`, identical to batch for the same order;
 * account suspicion (two-stage models): the highest first-stage score of each account's earlier
-  transactions, updated after each micro-batch's first-stage prediction (sequential semantics);
-* rule flags: no per-transaction rule evaluator exists (rules compile to windowed SQL), so they
-  read 0 ("did not fire") here; the batch ``filiere detect`` still runs them.
+  transactions, folded in by a second kernel after each micro-batch's first-stage prediction;
+* rule flags: see :mod:`filiere.realtime.rules` (the flags expressible on one transaction and the
+  streaming state are evaluated; the others read 0 and stay with the batch ``filiere detect``).
 
 Differences from batch, by construction: transactions arrive in arrival order, and a timestamp
 earlier than the previous one is read as the previous one (the streaming engine needs
 non-decreasing time); transactions sharing a timestamp see only those that arrived before them.
+Accounts and pairs with no transaction for ``retention_days`` (of transaction time) are forgotten,
+at deterministic points (every ``SWEEP_EVERY`` transactions), so a replay of the same records in
+the same order gives the same state whatever the micro-batch sizes.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from filiere.scoring.features import CURRENCY_CODES, FORMAT_CODES, HISTORY_FEATURES, PROPAGATED_FEATURES, RAW_FEATURES
 
-_EPOCH = datetime(1970, 1, 1)
 _H = 3600.0
-# per-account state slots
+_DAY_US = 86_400_000_000
+#: transactions between two evictions of idle accounts and pairs (fixed: part of the semantics)
+SWEEP_EVERY = 65_536
+# per-account state columns
 _NOUT, _NIN, _FIRST, _LAST, _SOUT, _SIN, _PMAX, _PIN, _POUT = range(9)
+_FRESH = np.array([0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+_PAIR_FRESH = np.array([0.0, -1.0])
 
 
 def _bank_id(bank: str) -> float:
@@ -40,10 +48,143 @@ def _bank_id(bank: str) -> float:
         return float("nan")
 
 
-class OnlineFeatures:
-    """Running state over every transaction seen; :meth:`step` adds one and returns its features."""
+@njit(cache=True, nogil=True)
+def _history_kernel(
+    acc: np.ndarray,
+    pairs: np.ndarray,
+    s_idx: np.ndarray,
+    r_idx: np.ndarray,
+    p_idx: np.ndarray,
+    rp_idx: np.ndarray,
+    sec: np.ndarray,
+    usd: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Update account and pair counters transaction by transaction; write the 12 history features."""
+    nan = np.nan
+    for i in range(s_idx.shape[0]):
+        s = s_idx[i]
+        r = r_idx[i]
+        t = sec[i]
+        u = usd[i]
+        s_gap = (t - acc[s, _LAST]) / _H if acc[s, _LAST] >= 0 else nan
+        r_gap = (t - acc[r, _LAST]) / _H if acc[r, _LAST] >= 0 else nan
+        acc[s, _NOUT] += 1.0
+        acc[s, _SOUT] += u
+        acc[r, _NIN] += 1.0
+        acc[r, _SIN] += u
+        if acc[s, _FIRST] < 0:
+            acc[s, _FIRST] = t
+        acc[s, _LAST] = t
+        if acc[r, _FIRST] < 0:
+            acc[r, _FIRST] = t
+        acc[r, _LAST] = t
+        avg_out = acc[s, _SOUT] / acc[s, _NOUT]
+        avg_in = acc[r, _SIN] / acc[r, _NIN]
+        out[i, 0] = acc[s, _NOUT]
+        out[i, 1] = acc[s, _NIN]
+        out[i, 2] = (t - acc[s, _FIRST]) / _H
+        out[i, 3] = s_gap
+        out[i, 4] = u / avg_out if avg_out != 0 else nan
+        out[i, 5] = acc[r, _NOUT]
+        out[i, 6] = acc[r, _NIN]
+        out[i, 7] = (t - acc[r, _FIRST]) / _H
+        out[i, 8] = r_gap
+        out[i, 9] = u / avg_in if avg_in != 0 else nan
+        p = p_idx[i]
+        rp = rp_idx[i]
+        out[i, 10] = pairs[p, 0]
+        out[i, 11] = pairs[rp, 0] if rp >= 0 else 0.0
+        pairs[p, 0] += 1.0
+        pairs[p, 1] = t
 
-    def __init__(self, graph_config: Any = None, usd_rates: Mapping[str, float] | None = None) -> None:
+
+@njit(cache=True, nogil=True)
+def _propagate_kernel(
+    acc: np.ndarray, s_idx: np.ndarray, r_idx: np.ndarray, p1: np.ndarray, has_p: bool, out: np.ndarray
+) -> None:
+    """Account-suspicion features (before each transaction), then its first-stage score folded in."""
+    for i in range(s_idx.shape[0]):
+        s = s_idx[i]
+        r = r_idx[i]
+        out[i, 0] = acc[s, _PMAX]
+        out[i, 1] = acc[s, _PIN]
+        out[i, 2] = acc[r, _PMAX]
+        out[i, 3] = acc[r, _POUT]
+        if has_p:
+            p = p1[i]
+            acc[s, _PMAX] = max(acc[s, _PMAX], p)
+            acc[s, _POUT] = max(acc[s, _POUT], p)
+            acc[r, _PMAX] = max(acc[r, _PMAX], p)
+            acc[r, _PIN] = max(acc[r, _PIN], p)
+
+
+class _Slots:
+    """Key → row of a growable state array, with rows of forgotten keys reused."""
+
+    def __init__(self, fresh: np.ndarray, capacity: int = 1024) -> None:
+        self.index: dict[Any, int] = {}
+        self.keys: list[Any] = []
+        self.free: list[int] = []
+        self.fresh = fresh
+        self.data = np.tile(fresh, (capacity, 1))
+
+    def slot(self, key: Any) -> int:
+        i = self.index.get(key)
+        if i is not None:
+            return i
+        if self.free:
+            i = self.free.pop()
+            self.keys[i] = key
+        else:
+            i = len(self.keys)
+            self.keys.append(key)
+            if i >= self.data.shape[0]:
+                self.data = np.concatenate([self.data, np.tile(self.fresh, (self.data.shape[0], 1))])
+        self.index[key] = i
+        return i
+
+    def forget(self, rows: np.ndarray) -> int:
+        for i in rows.tolist():
+            key = self.keys[i]
+            if key is not None:
+                del self.index[key]
+                self.keys[i] = None
+                self.free.append(i)
+        self.data[rows] = self.fresh
+        return len(rows)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class _Edge:
+    """One transaction as the streaming engine reads it (attributes: no dict per transaction)."""
+
+    __slots__ = ("amount_paid", "amount_received", "from_account", "from_bank", "payment_format", "to_account",
+                 "ts", "tx_id")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.tx_id: Any = None
+        self.ts = 0
+        self.from_account = ""
+        self.to_account = ""
+        self.from_bank = ""
+        self.payment_format = ""
+        self.amount_paid = 0.0
+        self.amount_received = 0.0
+
+
+class OnlineFeatures:
+    """Running state over every transaction seen; :meth:`step_many` adds a micro-batch.
+
+    ``names`` are the raw, history and pattern feature names, in the columns of the matrices
+    :meth:`step_many` returns; the account-suspicion features come from :meth:`propagate`.
+    """
+
+    def __init__(
+        self, graph_config: Any = None, usd_rates: Mapping[str, float] | None = None, retention_days: float = 400.0
+    ) -> None:
         from filiere.graph import FeatureConfig, StreamingEngine  # type: ignore[attr-defined]
         from filiere.rules.context import DEFAULT_USD_RATES
 
@@ -52,133 +193,222 @@ class OnlineFeatures:
             n for n in self.engine.feature_names if n not in RAW_FEATURES and n not in HISTORY_FEATURES
         ]
         self.names: list[str] = [*RAW_FEATURES, *HISTORY_FEATURES, *self.pattern_names]
+        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
+        self._pattern_direct = self.pattern_names == self.engine.feature_names
         self.rates = dict(usd_rates or DEFAULT_USD_RATES)
-        self.accounts: dict[str, list[float]] = {}
-        self.pairs: dict[tuple[str, str], int] = {}
+        self.retention_us = int(retention_days * _DAY_US)
+        self.accounts = _Slots(_FRESH)
+        self.pairs = _Slots(_PAIR_FRESH)  # earlier payments, last time (s)
         self.last_ts: int | None = None
         self.count = 0
+        self.evicted_accounts = 0
+        self.evicted_pairs = 0
+        self._banks: dict[str, float] = {}
+        self._nraw = len(RAW_FEATURES)
+        self._nhist = len(HISTORY_FEATURES)
 
-    # ------------------------------------------------------------------------------ one record
-    def _acc(self, key: str) -> list[float]:
-        st = self.accounts.get(key)
-        if st is None:
-            st = [0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-            self.accounts[key] = st
-        return st
+    @staticmethod
+    def feature_index(graph_config: Any = None) -> dict[str, int]:
+        """Column of each feature name in :meth:`step_many`'s matrix (for a default graph config)."""
+        from filiere.graph import FeatureConfig
+        from filiere.graph.features import enabled_features
+
+        pattern = [
+            f.name for f in enabled_features(graph_config or FeatureConfig())
+            if f.name not in RAW_FEATURES and f.name not in HISTORY_FEATURES
+        ]  # fmt: skip
+        return {n: i for i, n in enumerate([*RAW_FEATURES, *HISTORY_FEATURES, *pattern])}
+
+    @property
+    def accounts_held(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def pairs_held(self) -> int:
+        return len(self.pairs)
+
+    # ------------------------------------------------------------------------------ micro-batch
+    def step_many(self, recs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Add ``recs`` (normalised records, in order); returns (effective times in µs, features).
+
+        The features are a float64 matrix, one row per record, columns :attr:`names`. The
+        effective time is the running maximum of the records' times.
+        """
+        n = len(recs)
+        X = np.empty((n, len(self.names)), dtype=np.float64)
+        eff = np.empty(n, dtype=np.int64)
+        start = 0
+        while start < n:
+            # split where the eviction sweep falls, so the state never depends on batch boundaries
+            room = SWEEP_EVERY - (self.count % SWEEP_EVERY)
+            stop = min(n, start + room)
+            self._chunk(recs[start:stop], X[start:stop], eff[start:stop])
+            start = stop
+            if self.count % SWEEP_EVERY == 0 and self.last_ts is not None:
+                self.sweep(self.last_ts)
+        return eff, X
 
     def step(self, rec: Mapping[str, Any]) -> tuple[int, dict[str, float]]:
-        """Add ``rec`` (a normalised record) and return (effective time in µs, features).
+        """One record: (effective time in µs, features by name)."""
+        eff, X = self.step_many([rec])
+        return int(eff[0]), dict(zip(self.names, X[0].tolist(), strict=True))
 
-        The effective time is ``max(rec.ts, previous effective time)``.
-        """
-        ts = int(rec["ts"])
-        if self.last_ts is not None and ts < self.last_ts:
-            ts = self.last_ts
-        self.last_ts = ts
-        self.count += 1
-        src = str(rec["from_account"])
-        dst = str(rec["to_account"])
-        paid = float(rec["amount_paid"])
-        received = float(rec["amount_received"])
-        pcur = str(rec["payment_currency"])
-        rcur = str(rec["receiving_currency"])
-        fmt = str(rec["payment_format"])
-        usd = paid * self.rates.get(pcur, 1.0)
-        when = _EPOCH + timedelta(microseconds=ts)
-        f: dict[str, float] = {
-            "log_amount_paid": math.log1p(paid),
-            "log_amount_received": math.log1p(received),
-            "log_amount_usd": math.log1p(usd),
-            "payment_format": float(FORMAT_CODES.get(fmt, -1)),
-            "payment_currency": float(CURRENCY_CODES.get(pcur, -1)),
-            "receiving_currency": float(CURRENCY_CODES.get(rcur, -1)),
-            "cross_currency": float(pcur != rcur),
-            "same_bank": float(rec["from_bank"] == rec["to_bank"]),
-            "self_transfer": float(src == dst),
-            "hour": float(when.hour),
-            "weekday": float((when.weekday() + 1) % 7),
-            "round_amount": float(paid >= 1000 and paid % 1000 == 0),
-            "cents": paid - math.floor(paid),
-            "from_bank_id": _bank_id(str(rec["from_bank"])),
-            "to_bank_id": _bank_id(str(rec["to_bank"])),
-        }
-        # account history (the current transaction counts in its own window, as in batch)
-        s = self._acc(src)
-        r = self._acc(dst)
-        sec = ts // 1_000_000
-        s_gap = (sec - s[_LAST]) / _H if s[_LAST] >= 0 else float("nan")
-        r_gap = (sec - r[_LAST]) / _H if r[_LAST] >= 0 else float("nan")
-        s[_NOUT] += 1
-        s[_SOUT] += usd
-        r[_NIN] += 1
-        r[_SIN] += usd
-        for st in (s, r):
-            if st[_FIRST] < 0:
-                st[_FIRST] = sec
-            st[_LAST] = sec
-        avg_out = s[_SOUT] / s[_NOUT]
-        avg_in = r[_SIN] / r[_NIN]
-        f["s_n_out"] = s[_NOUT]
-        f["s_n_in"] = s[_NIN]
-        f["s_age_h"] = (sec - s[_FIRST]) / _H
-        f["s_gap_h"] = s_gap
-        f["s_amt_ratio"] = usd / avg_out if avg_out else float("nan")
-        f["r_n_out"] = r[_NOUT]
-        f["r_n_in"] = r[_NIN]
-        f["r_age_h"] = (sec - r[_FIRST]) / _H
-        f["r_gap_h"] = r_gap
-        f["r_amt_ratio"] = usd / avg_in if avg_in else float("nan")
-        key = (src, dst)
-        f["pair_n"] = float(self.pairs.get(key, 0))
-        f["pair_reverse_n"] = float(self.pairs.get((dst, src), 0))
-        self.pairs[key] = self.pairs.get(key, 0) + 1
-        # pattern engine
-        pat = self.engine.update(
-            {
-                "tx_id": rec["id"],
-                "ts": ts,
-                "from_account": src,
-                "to_account": dst,
-                "from_bank": rec["from_bank"],
-                "payment_format": fmt,
-                "amount_paid": paid,
-                "amount_received": received,
-            }
+    def _chunk(self, recs: Sequence[Mapping[str, Any]], X: np.ndarray, eff: np.ndarray) -> None:
+        n = len(recs)
+        if n == 0:
+            return
+        acc_slot = self.accounts.slot
+        pair_slot = self.pairs.slot
+        banks = self._banks
+        rates = self.rates
+        src = [r["from_account"] for r in recs]
+        dst = [r["to_account"] for r in recs]
+        pcur = [r["payment_currency"] for r in recs]
+        rcur = [r["receiving_currency"] for r in recs]
+        fb = [r["from_bank"] for r in recs]
+        tb = [r["to_bank"] for r in recs]
+        for b in (*fb, *tb):
+            if b not in banks:
+                banks[b] = _bank_id(b)
+        ts = np.array([r["ts"] for r in recs], dtype=np.int64)
+        paid = np.array([r["amount_paid"] for r in recs], dtype=np.float64)
+        received = np.array([r["amount_received"] for r in recs], dtype=np.float64)
+        rate = np.array([rates.get(c, 1.0) for c in pcur], dtype=np.float64)
+        fmt_code = [FORMAT_CODES.get(r["payment_format"], -1) for r in recs]
+        pcode = [CURRENCY_CODES.get(c, -1) for c in pcur]
+        rcode = [CURRENCY_CODES.get(c, -1) for c in rcur]
+        cross = [a != b for a, b in zip(pcur, rcur, strict=True)]
+        same_bank = [a == b for a, b in zip(fb, tb, strict=True)]
+        self_tx = [a == b for a, b in zip(src, dst, strict=True)]
+        s_idx = np.array([acc_slot(a) for a in src], dtype=np.int64)
+        r_idx = np.array([acc_slot(a) for a in dst], dtype=np.int64)
+        p_idx = np.array([pair_slot(k) for k in zip(src, dst, strict=True)], dtype=np.int64)
+        pairs_index = self.pairs.index
+        rp_idx = np.array([pairs_index.get(k, -1) for k in zip(dst, src, strict=True)], dtype=np.int64)
+        # effective time: never earlier than the previous transaction
+        if self.last_ts is not None:
+            np.maximum(ts, self.last_ts, out=ts)
+        np.maximum.accumulate(ts, out=eff)
+        self.last_ts = int(eff[-1])
+        self.count += n
+        # raw columns
+        usd = paid * rate
+        sec = eff // 1_000_000
+        days = eff // _DAY_US
+        R = X[:, : self._nraw]
+        R[:, 0] = np.log1p(paid)
+        R[:, 1] = np.log1p(received)
+        R[:, 2] = np.log1p(usd)
+        R[:, 3] = fmt_code
+        R[:, 4] = pcode
+        R[:, 5] = rcode
+        R[:, 6] = cross
+        R[:, 7] = same_bank
+        R[:, 8] = self_tx
+        R[:, 9] = (eff // 3_600_000_000) % 24
+        R[:, 10] = (days + 4) % 7
+        R[:, 11] = (paid >= 1000) & (np.mod(paid, 1000) == 0)
+        R[:, 12] = paid - np.floor(paid)
+        R[:, 13] = [banks[b] for b in fb]
+        R[:, 14] = [banks[b] for b in tb]
+        # account history
+        _history_kernel(
+            self.accounts.data,
+            self.pairs.data,
+            s_idx,
+            r_idx,
+            p_idx,
+            rp_idx,
+            sec.astype(np.float64),
+            usd,
+            X[:, self._nraw : self._nraw + self._nhist],
         )
-        for n in self.pattern_names:
-            f[n] = pat[n]
-        return ts, f
+        # pattern engine, one transaction at a time (its compiled kernel links each edge)
+        off = self._nraw + self._nhist
+        update = self.engine.update
+        edge = _Edge()
+        eff_list = eff.tolist()
+        direct = self._pattern_direct
+        for i, rec in enumerate(recs):
+            edge.tx_id = rec["id"]
+            edge.ts = eff_list[i]
+            edge.from_account = src[i]
+            edge.to_account = dst[i]
+            edge.from_bank = fb[i]
+            edge.payment_format = rec["payment_format"]
+            edge.amount_paid = rec["amount_paid"]
+            edge.amount_received = rec["amount_received"]
+            pat = update(edge)
+            X[i, off:] = list(pat.values()) if direct else [pat[k] for k in self.pattern_names]
+
+    def sweep(self, now_us: int) -> None:
+        """Forget accounts and pairs with no transaction since ``now_us - retention``."""
+        horizon = (now_us - self.retention_us) // 1_000_000
+        held = len(self.accounts.keys)
+        last = self.accounts.data[:held, _LAST]
+        rows = np.flatnonzero((last >= 0) & (last < horizon))
+        if len(rows):
+            self.evicted_accounts += self.accounts.forget(rows)
+        held = len(self.pairs.keys)
+        plast = self.pairs.data[:held, 1]
+        rows = np.flatnonzero((plast >= 0) & (plast < horizon))
+        if len(rows):
+            self.evicted_pairs += self.pairs.forget(rows)
 
     # --------------------------------------------------------------------- account suspicion
-    def propagate(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> list[dict[str, float]]:
-        """Account-suspicion features of ``recs`` (in order), then fold their first-stage scores in."""
-        out: list[dict[str, float]] = []
-        for i, rec in enumerate(recs):
-            s = self._acc(str(rec["from_account"]))
-            r = self._acc(str(rec["to_account"]))
-            out.append(
-                {
-                    "s_prev_max_p": s[_PMAX],
-                    "s_prev_in_max_p": s[_PIN],
-                    "r_prev_max_p": r[_PMAX],
-                    "r_prev_out_max_p": r[_POUT],
-                }
-            )
-            if p1 is not None:
-                p = float(p1[i])
-                s[_PMAX] = max(s[_PMAX], p)
-                s[_POUT] = max(s[_POUT], p)
-                r[_PMAX] = max(r[_PMAX], p)
-                r[_PIN] = max(r[_PIN], p)
+    def propagate_many(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> np.ndarray:
+        """Account-suspicion features of ``recs`` (n × 4, :data:`PROPAGATED_FEATURES`), then their
+        first-stage scores ``p1`` folded into the accounts' state."""
+        n = len(recs)
+        slot = self.accounts.slot  # an account forgotten meanwhile comes back fresh, as in a replay
+        s_idx = np.fromiter((slot(r["from_account"]) for r in recs), dtype=np.int64, count=n)
+        r_idx = np.fromiter((slot(r["to_account"]) for r in recs), dtype=np.int64, count=n)
+        out = np.empty((n, len(PROPAGATED_FEATURES)))
+        has_p = p1 is not None
+        p = np.ascontiguousarray(p1, dtype=np.float64) if p1 is not None else np.zeros(n)
+        _propagate_kernel(self.accounts.data, s_idx, r_idx, p, has_p, out)
         return out
+
+    def propagate(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> list[dict[str, float]]:
+        """:meth:`propagate_many` as one dict per record."""
+        out = self.propagate_many(recs, p1)
+        return [dict(zip(PROPAGATED_FEATURES, row, strict=True)) for row in out.tolist()]
+
+
+class ModelColumns:
+    """Where each of a model's feature names is found: the online matrix, the account-suspicion
+    matrix, the rule flags, or nowhere (reads 0)."""
+
+    def __init__(self, names: Sequence[str], online: Mapping[str, int], rules: Sequence[str] = ()) -> None:
+        prop = {n: i for i, n in enumerate(PROPAGATED_FEATURES)}
+        rule = {n: i for i, n in enumerate(rules)}
+        self.src = np.zeros(len(names), dtype=np.int64)  # 0 online, 1 propagated, 2 rule, 3 zero
+        self.col = np.zeros(len(names), dtype=np.int64)
+        for j, n in enumerate(names):
+            for k, table in enumerate((online, prop, rule)):
+                if n in table:
+                    self.src[j], self.col[j] = k, table[n]
+                    break
+            else:
+                self.src[j] = 3
+        self.groups = [(np.flatnonzero(self.src == k), self.col[self.src == k]) for k in range(3)]
+        self.width = len(names)
+
+    def build(self, online: np.ndarray, prop: np.ndarray | None = None, rules: np.ndarray | None = None) -> np.ndarray:
+        """The model's input matrix (n × its features) from the parts."""
+        X = np.zeros((online.shape[0], self.width), dtype=np.float64)
+        for (dst, cols), part in zip(self.groups, (online, prop, rules), strict=True):
+            if len(dst) and part is not None:
+                X[:, dst] = part[:, cols]
+        return X
 
 
 def matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
-    """Float64 matrix of ``names`` (absent names, such as rule flags, read 0)."""
+    """Float64 matrix of ``names`` from dicts (absent names read 0)."""
     X = np.zeros((len(rows), len(names)), dtype=np.float64)
     for i, row in enumerate(rows):
         X[i] = [row.get(n, 0.0) for n in names]
     return X
 
 
-__all__ = ["PROPAGATED_FEATURES", "OnlineFeatures", "matrix"]
+__all__ = ["PROPAGATED_FEATURES", "SWEEP_EVERY", "ModelColumns", "OnlineFeatures", "matrix"]

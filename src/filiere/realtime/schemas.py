@@ -168,3 +168,80 @@ def from_iso20022(body: bytes) -> list[dict[str, Any]]:
             rec["parties"] = parties
         out.append(rec)
     return out
+
+
+# ----------------------------------------------------------------------------- fast path
+_STR_FIELDS = (
+    ("id", 1, 200),
+    ("from_bank", 1, 64),
+    ("from_account", 1, 100),
+    ("to_bank", 1, 64),
+    ("to_account", 1, 100),
+    ("payment_format", 1, 40),
+)
+_ALLOWED = frozenset(TransactionIn.model_fields)
+_REQUIRED = frozenset(n for n, f in TransactionIn.model_fields.items() if f.is_required())
+_CURRENCY_FAST: dict[str, str] = {**{c: c for c in _CODES}, **NAME_TO_CODE}
+
+
+def _fast_ts(value: str) -> int | None:
+    if len(value) < 19 or value[4] != "-" or value[7] != "-" or value[10] not in "T " or not value[:4].isdigit():
+        return None
+    try:
+        return ts_us(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _fast_amount(value: Any) -> float | None:
+    if type(value) is float:
+        return value if value >= 0 and value != float("inf") else None  # NaN fails `>= 0`
+    if type(value) is int and 0 <= value <= 2**53:
+        return float(value)
+    return None
+
+
+def fast_records(items: list[Any]) -> list[dict[str, Any]] | None:
+    """Normalised records of already-parsed JSON objects when every one is plainly valid (strings of
+    the right length, ISO 8601 time, non-negative numbers, known currency, no party details);
+    None as soon as one is not, and the caller validates with the pydantic models instead (which
+    gives the field-precise 422s). Valid input gives the same records on both paths."""
+    out: list[dict[str, Any]] = []
+    cur = _CURRENCY_FAST
+    for obj in items:
+        if type(obj) is not dict or not obj.keys() >= _REQUIRED or not obj.keys() <= _ALLOWED:
+            return None
+        for name, lo, hi in _STR_FIELDS:
+            v = obj[name]
+            if type(v) is not str or not lo <= len(v) <= hi:
+                return None
+        if obj.get("from_party") is not None or obj.get("to_party") is not None:
+            return None
+        ts_raw = obj["timestamp"]
+        ts = _fast_ts(ts_raw) if type(ts_raw) is str else None
+        amount = _fast_amount(obj["amount"])
+        rcur = cur.get(obj["currency"]) if type(obj["currency"]) is str else None
+        if ts is None or amount is None or rcur is None:
+            return None
+        paid_raw = obj.get("amount_paid")
+        paid = amount if paid_raw is None else _fast_amount(paid_raw)
+        pcur_raw = obj.get("payment_currency")
+        pcur = rcur if pcur_raw is None else (cur.get(pcur_raw) if type(pcur_raw) is str else None)
+        if paid is None or pcur is None:
+            return None
+        out.append(
+            {
+                "id": obj["id"],
+                "ts": ts,
+                "from_bank": obj["from_bank"],
+                "from_account": account_id(obj["from_bank"], obj["from_account"]),
+                "to_bank": obj["to_bank"],
+                "to_account": account_id(obj["to_bank"], obj["to_account"]),
+                "amount_received": amount,
+                "receiving_currency": rcur,
+                "amount_paid": paid,
+                "payment_currency": pcur,
+                "payment_format": obj["payment_format"],
+            }
+        )
+    return out

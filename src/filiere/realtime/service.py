@@ -24,8 +24,10 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
+import pickle
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,8 +43,9 @@ from pydantic import BaseModel, ConfigDict
 
 from filiere.config import Settings
 from filiere.errors import FiliereError
-from filiere.realtime.features import OnlineFeatures, matrix
+from filiere.realtime.features import PROPAGATED_FEATURES, ModelColumns, OnlineFeatures
 from filiere.realtime.schemas import us_to_datetime
+from filiere.realtime.trees import compile_booster
 from filiere.realtime.wal import WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,13 @@ class RealtimeConfig(BaseModel):
     #: start with the server (else on the first real-time request, or when a log exists)
     autostart: bool = False
     retry_after_s: int = 1
+    #: days (of transaction time) after which an idle account's or pair's counters, and a
+    #: transaction id in the in-memory duplicate index, are forgotten (ids stay in the store)
+    retention_days: float = 400.0
+    #: transactions between two snapshots of the streaming state (0: never)
+    snapshot_every: int = 100_000
+    #: seconds between two snapshots while transactions arrive (0: only every ``snapshot_every``)
+    snapshot_interval_s: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RealtimeConfig:
@@ -112,6 +122,37 @@ class Computed:
     records: list[dict[str, Any]]
     answers: list[dict[str, Any]]
     features: list[dict[str, float]] = field(default_factory=list)
+
+
+class Scorer:
+    """A loaded model with its boosters compiled (:mod:`filiere.realtime.trees`) and the column maps
+    from the online feature matrices to each booster's input; swapped as a whole on reload."""
+
+    def __init__(self, model: Any, online_index: dict[str, int]) -> None:
+        self.model = model
+        self.version: str = model.version
+        self.threshold: float = float(model.threshold)
+        self.stage2 = compile_booster(model.booster)
+        self.stage1 = compile_booster(model.stage1) if model.stage1 is not None else None
+        self.cols2 = ModelColumns(model.feature_names, online_index)
+        self.cols1 = ModelColumns(model.stage1_names, online_index) if model.stage1 is not None else None
+
+    def first_stage(self, F: np.ndarray) -> np.ndarray | None:
+        if self.model.stage1 is None or self.cols1 is None:
+            return None
+        X1 = self.cols1.build(F)
+        if self.stage1 is not None:
+            return self.stage1.predict(X1)
+        return np.asarray(self.model.stage1.predict(X1, num_threads=1), dtype=np.float64)
+
+    def score(self, F: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = self.cols2.build(F, P)
+        if self.stage2 is not None:
+            return X, self.stage2.predict(X)
+        return X, np.asarray(self.model.booster.predict(X, num_threads=1), dtype=np.float64)
+
+
+SNAPSHOT_VERSION = 1
 
 
 class AlertBroker:
@@ -161,12 +202,22 @@ class RealtimeService:
         )
         self.broker = AlertBroker()
         self.model: Any = None
+        self.scorer: Scorer | None = None
         self.model_mtime: float | None = None
         self.screener: Any = None
         self.features: OnlineFeatures | None = None
         self.seq = 0
         self.stored_seq = 0
+        self.logged_seq = 0
+        #: duplicate index: id -> seq of every id whose effective time is within the retention window
         self.seen: dict[str, int] = {}
+        self._seen_order: deque[tuple[int, int, str]] = deque()  # (effective µs, seq, id), in seq order
+        #: ids of transactions at or before this time (µs) may have left ``seen``: asked of the store
+        self.id_horizon_us = -(2**62)
+        self.snapshot_path = self.folder / "state.snapshot"
+        self._snap_seq = 0
+        self._snap_at = time.monotonic()
+        self._snap_pending: tuple[int, bytes] | None = None
         self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.recent_size = max(200_000, self.config.max_backlog + self.config.max_in_flight)
         self.inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -185,6 +236,7 @@ class RealtimeService:
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="rt-compute")
         self._io = ThreadPoolExecutor(1, thread_name_prefix="rt-log")
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rt-drain")
+        self._snap_ex = ThreadPoolExecutor(1, thread_name_prefix="rt-snapshot")
         self._stopping = False
 
     # ------------------------------------------------------------------------------ life cycle
@@ -235,7 +287,7 @@ class RealtimeService:
         self.started = False
 
     def _shutdown_pools(self) -> None:
-        for ex in (self._cpu, self._io, self._db):
+        for ex in (self._cpu, self._io, self._db, self._snap_ex):
             ex.shutdown(wait=False)
 
     # ------------------------------------------------------------------------------ recovery
@@ -249,6 +301,8 @@ class RealtimeService:
         except FiliereError as exc:
             log.warning("no model loaded: %s", exc)
             model, mtime = None, None
+        online = OnlineFeatures.feature_index()
+        self.scorer = Scorer(model, online) if model is not None else None
         self.model = model
         self.model_mtime = mtime
 
@@ -264,18 +318,90 @@ class RealtimeService:
             self.screener = None
         self._screen_cache.clear()
 
+    def _new_state(self) -> OnlineFeatures:
+        return OnlineFeatures(retention_days=self.config.retention_days)
+
+    def _state_key(self) -> str:
+        return f"v{SNAPSHOT_VERSION} retention={self.config.retention_days} warm={self.config.warm_start}"
+
+    def _load_snapshot(self, durable_seq: int) -> tuple[int, OnlineFeatures] | None:
+        """The saved streaming state and the seq it covers, when usable (same settings, covers no
+        more than the log and the store hold)."""
+        try:
+            with self.snapshot_path.open("rb") as fh:
+                # the service's own file in the workspace (as trusted as the store next to it)
+                meta = pickle.load(fh)  # noqa: S301
+                if meta.get("key") != self._state_key() or int(meta["seq"]) > durable_seq:
+                    log.warning("snapshot ignored (settings changed or ahead of the log): %s", meta)
+                    return None
+                state = pickle.load(fh)  # noqa: S301
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged snapshot: replay everything instead
+            log.warning("snapshot unreadable, full replay: %s", exc)
+            return None
+        if not isinstance(state, OnlineFeatures):
+            return None
+        return int(meta["seq"]), state
+
+    def _snapshot_bytes(self) -> bytes:
+        """The state now (call in the compute thread, between micro-batches)."""
+        assert self.features is not None
+        meta = {"key": self._state_key(), "seq": self.seq, "count": self.features.count, "at": time.time()}
+        return pickle.dumps(meta, protocol=5) + pickle.dumps(self.features, protocol=5)
+
+    def _write_snapshot(self, seq: int, blob: bytes) -> None:
+        tmp = self.snapshot_path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            if self.config.fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, self.snapshot_path)
+        if self.config.fsync:
+            dfd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        self.stats["snapshot_seq"] = seq
+        self.stats["snapshot_mb"] = round(len(blob) / 2**20, 1)
+
     def _recover(self) -> None:
-        """Rebuild the streaming state, the duplicate index and the backlog (runs in the compute thread)."""
+        """Rebuild the streaming state, the duplicate index and the backlog (runs in the compute thread).
+
+        The state comes from the latest snapshot (if any) plus the records after it (stored ones, then
+        the log's tail); without a snapshot, from the workspace's history and every record.
+        """
         self._load_model()
-        self.features = OnlineFeatures()
         wal_records = self.wal.open()
         with self.gate.unit_of_work() as store:
             self._load_screener(store)
             self.stored_seq = int(store.scalar("SELECT coalesce(max(seq), 0) FROM realtime_tx") or 0)
-            ids = store.query_arrow("SELECT tx_id, seq FROM realtime_tx")
-            self.seen = dict(zip(ids.column("tx_id").to_pylist(), ids.column("seq").to_pylist(), strict=True))
-            history = store.query_arrow(HISTORY_SQL) if self.config.warm_start else None
-            stored = store.query_arrow("SELECT record FROM realtime_tx ORDER BY seq")
+            last_eff = store.scalar("SELECT epoch_us(max(effective_ts)) FROM realtime_tx")
+            horizon = (int(last_eff) - int(self.config.retention_days * 86_400e6)) if last_eff is not None else None
+            ids = store.query_arrow(
+                "SELECT tx_id, seq, epoch_us(effective_ts) AS eff FROM realtime_tx "
+                "WHERE epoch_us(effective_ts) >= ? ORDER BY seq",
+                [horizon if horizon is not None else -(2**62)],
+            )
+            durable = max(self.stored_seq, int(wal_records[-1]["seq"]) if wal_records else 0)
+            snap = self._load_snapshot(durable)
+            from_seq = 0
+            history = None
+            if snap is not None:
+                from_seq, self.features = snap
+            else:
+                self.features = self._new_state()
+                history = store.query_arrow(HISTORY_SQL) if self.config.warm_start else None
+            stored = store.query_arrow("SELECT record FROM realtime_tx WHERE seq > ? ORDER BY seq", [from_seq])
+        if horizon is not None:
+            self.id_horizon_us = horizon
+        id_list = ids.column("tx_id").to_pylist()
+        seq_list = ids.column("seq").to_pylist()
+        self.seen = dict(zip(id_list, seq_list, strict=True))
+        self._seen_order = deque(zip(ids.column("eff").to_pylist(), seq_list, id_list, strict=True))
+        count0 = self.features.count
         if history is not None:
             for chunk in history.to_batches(8192):
                 self._replay(chunk.to_pylist())
@@ -284,22 +410,30 @@ class RealtimeService:
         tail = [r for r in wal_records if int(r["seq"]) > self.stored_seq]
         for i in range(0, len(tail), 8192):
             part = tail[i : i + 8192]
-            self._replay([r["tx"] for r in part])
+            self._replay([r["tx"] for r in part if int(r["seq"]) > from_seq])
             for r in part:
-                self.seen[r["tx"]["id"]] = int(r["seq"])
-                self._remember(r["tx"]["id"], r["answer"])
+                tid = r["tx"]["id"]
+                self.seen[tid] = int(r["seq"])
+                self._seen_order.append((int(r["eff"]), int(r["seq"]), tid))
+                self._remember(tid, r["answer"])
         self.backlog = tail
-        self.seq = max(self.stored_seq, int(wal_records[-1]["seq"]) if wal_records else 0)
-        self.stats["replayed"] = self.features.count
+        self.seq = durable
+        self.logged_seq = durable
+        self.stats["replayed"] = self.features.count - count0
+        self.stats["snapshot_used"] = from_seq if snap is not None else None
+        if self.config.snapshot_every > 0 and (snap is None or self.features.count > count0):
+            blob = self._snapshot_bytes()  # everything in it is durable already
+            self._snap_seq = self.seq
+            self._snap_ex.submit(self._write_snapshot, self.seq, blob)
 
     def _replay(self, recs: list[dict[str, Any]]) -> None:
         assert self.features is not None
-        feats = [self.features.step(rec)[1] for rec in recs]
-        p1 = None
-        model = self.model
-        if model is not None and model.stage1 is not None and recs:
-            p1 = np.asarray(model.stage1.predict(matrix(feats, model.stage1_names), num_threads=1))
-        self.features.propagate(recs, p1)
+        if not recs:
+            return
+        _, F = self.features.step_many(recs)
+        sc = self.scorer
+        p1 = sc.first_stage(F) if sc is not None else None
+        self.features.propagate_many(recs, p1)
 
     # ------------------------------------------------------------------------------ submission
     def _remember(self, tx_id: str, answer: dict[str, Any]) -> None:
@@ -322,11 +456,17 @@ class RealtimeService:
                 f"overloaded: {self.in_flight} transactions in flight, {len(self.backlog)} waiting for the store",
                 self.config.retry_after_s,
             )
+        horizon = self.id_horizon_us
+        seen, inflight = self.seen, self.inflight
+        old = [r["id"] for r in recs if r["ts"] <= horizon and r["id"] not in seen and r["id"] not in inflight]
+        in_store: set[str] = set()
+        if old:  # beyond the retention window the store is the duplicate index
+            in_store = await loop.run_in_executor(self._db, self._stored_ids, old)
         waits: list[asyncio.Future[dict[str, Any]] | dict[str, Any]] = []
         dup: list[bool] = []
         for rec in recs:
             tid = rec["id"]
-            if tid in self.seen:
+            if tid in self.seen or tid in in_store:
                 waits.append(await self._stored_answer(tid))
                 dup.append(True)
             elif tid in self.inflight:
@@ -348,6 +488,11 @@ class RealtimeService:
             ans = await w if isinstance(w, asyncio.Future) else w
             out.append({**ans, "duplicate": True} if d else ans)
         return out
+
+    def _stored_ids(self, ids: list[str]) -> set[str]:
+        with self.gate.unit_of_work() as store:
+            rows = store.query("SELECT tx_id FROM realtime_tx WHERE tx_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        return {r[0] for r in rows}
 
     async def _stored_answer(self, tx_id: str) -> dict[str, Any]:
         ans = self.recent.get(tx_id)
@@ -422,6 +567,14 @@ class RealtimeService:
                     self._fail(g.items, exc)
                 continue
             self.backlog.extend(records)
+            self.logged_seq = int(records[-1]["seq"])
+            order = self._seen_order
+            for r in records:
+                order.append((r["eff"], r["seq"], r["tx"]["id"]))
+            snap = self._snap_pending
+            if snap is not None and snap[0] <= self.logged_seq:  # the snapshot covers only logged records
+                self._snap_pending = None
+                self._snap_ex.submit(self._write_snapshot, *snap)
             for g in groups:
                 for i, (p, ans) in enumerate(zip(g.items, g.answers, strict=True)):
                     tid = p.rec["id"]
@@ -468,49 +621,43 @@ class RealtimeService:
 
     def _compute(self, items: list[Pending]) -> Computed:
         assert self.features is not None
-        model = self.model
+        sc = self.scorer
         recs = [p.rec for p in items]
         received = _now_us()
-        effs: list[int] = []
-        feats: list[dict[str, float]] = []
-        for rec in recs:
-            eff, f = self.features.step(rec)
-            effs.append(eff)
-            feats.append(f)
-        scores: np.ndarray | None = None
+        eff, F = self.features.step_many(recs)
+        scores: list[float] | None = None
         X: np.ndarray | None = None
-        if model is not None:
-            p1 = None
-            if model.stage1 is not None:
-                p1 = np.asarray(model.stage1.predict(matrix(feats, model.stage1_names), num_threads=1))
-            for f, extra in zip(feats, self.features.propagate(recs, p1), strict=True):
-                f.update(extra)
-            X = matrix(feats, model.feature_names)
-            scores = np.asarray(model.booster.predict(X, num_threads=1), dtype=np.float64)
+        if sc is not None:
+            P = self.features.propagate_many(recs, sc.first_stage(F))
+            X, s_arr = sc.score(F, P)
+            scores = s_arr.tolist()
         else:
-            self.features.propagate(recs, None)
+            P = self.features.propagate_many(recs, None)
         cfg = self.config
-        thr = cfg.alert_threshold if cfg.alert_threshold is not None else (model.threshold if model else None)
-        version = model.version if model is not None else None
+        thr = cfg.alert_threshold if cfg.alert_threshold is not None else (sc.threshold if sc else None)
+        hold = cfg.hold_threshold
+        version = sc.version if sc is not None else None
         answers: list[dict[str, Any]] = []
-        records: list[dict[str, Any]] = []
         explain_rows: list[int] = []
+        screen = cfg.screening and self.screener is not None
+        seq = self.seq
         for i, rec in enumerate(recs):
-            self.seq += 1
-            score = float(scores[i]) if scores is not None else None
-            reasons = self._screen(rec) if cfg.screening else []
-            if reasons or (score is not None and cfg.hold_threshold is not None and score >= cfg.hold_threshold):
+            seq += 1
+            score = scores[i] if scores is not None else None
+            reasons = self._screen(rec) if screen and rec.get("parties") else []
+            over = score is not None and thr is not None and score >= thr
+            if reasons or (score is not None and hold is not None and score >= hold):
                 decision = "hold"
-            elif score is not None and thr is not None and score >= thr:
+            elif over:
                 decision = "alert"
             else:
                 decision = "pass"
-            if score is not None and thr is not None and score >= thr:
+            if over:
                 explain_rows.append(i)
             answers.append(
                 {
                     "id": rec["id"],
-                    "seq": self.seq,
+                    "seq": seq,
                     "decision": decision,
                     "score": None if score is None else round(score, 6),
                     "model_version": version,
@@ -518,17 +665,37 @@ class RealtimeService:
                     "reasons": reasons,
                 }
             )
-        if explain_rows and model is not None and X is not None:
-            for i, contribs in zip(explain_rows, model.explain_matrix(X[explain_rows], top=5), strict=True):
+        self.seq = seq
+        if explain_rows and sc is not None and X is not None:
+            for i, contribs in zip(explain_rows, sc.model.explain_matrix(X[explain_rows], top=5), strict=True):
                 answers[i]["reasons"] = [
                     *answers[i]["reasons"],
                     {"kind": "model", "threshold": round(float(thr or 0.0), 6),
                      "features": [c.as_dict() for c in contribs]},
                 ]  # fmt: skip
-        for rec, eff, ans in zip(recs, effs, answers, strict=True):
-            records.append({"seq": ans["seq"], "eff": eff, "at": received, "tx": rec, "answer": ans})
-        out_feats = feats if any(p.want_features for p in items) else []
+        records = [
+            {"seq": ans["seq"], "eff": e, "at": received, "tx": rec, "answer": ans}
+            for rec, e, ans in zip(recs, eff.tolist(), answers, strict=True)
+        ]
+        out_feats: list[dict[str, float]] = []
+        if any(p.want_features for p in items):
+            names = [*self.features.names, *PROPAGATED_FEATURES]
+            full = np.hstack([F, P])
+            out_feats = [dict(zip(names, row, strict=True)) for row in full.tolist()]
+        self._maybe_snapshot()
         return Computed(items, records, answers, out_feats)
+
+    def _maybe_snapshot(self) -> None:
+        cfg = self.config
+        if cfg.snapshot_every <= 0 or self.seq == self._snap_seq:
+            return
+        due = self.seq - self._snap_seq >= cfg.snapshot_every or (
+            cfg.snapshot_interval_s > 0 and time.monotonic() - self._snap_at >= cfg.snapshot_interval_s
+        )
+        if due:
+            self._snap_pending = (self.seq, self._snapshot_bytes())
+            self._snap_seq = self.seq
+            self._snap_at = time.monotonic()
 
     # ------------------------------------------------------------------------------ drain
     async def _drainer(self) -> None:
@@ -541,10 +708,28 @@ class RealtimeService:
                 continue
             try:
                 await loop.run_in_executor(self._db, self._drain_once)
+                self._evict_ids()
             except Exception as exc:  # store locked by a command, disk… the log keeps everything
                 log.warning("real-time drain postponed: %s", exc)
                 self.stats["drain_errors"] = self.stats.get("drain_errors", 0) + 1
                 await asyncio.sleep(1.0)
+
+    def _evict_ids(self) -> None:
+        """Forget stored ids whose effective time is older than the retention window (event loop)."""
+        order = self._seen_order
+        if not order:
+            return
+        horizon = order[-1][0] - int(self.config.retention_days * 86_400e6)
+        stored = self.stored_seq
+        n = 0
+        while order and order[0][0] < horizon and order[0][1] <= stored:
+            eff, _, tid = order.popleft()
+            self.seen.pop(tid, None)
+            self.recent.pop(tid, None)
+            self.id_horizon_us = max(self.id_horizon_us, eff)
+            n += 1
+        if n:
+            self.stats["ids_forgotten"] = self.stats.get("ids_forgotten", 0) + n
 
     def _drain_once(self) -> int:
         """Store the oldest logged records (one store transaction); returns how many."""
@@ -563,7 +748,13 @@ class RealtimeService:
                     keep = pc.greater(rt.column("seq"), pa.scalar(done, pa.int64()))
                     rt, tx = rt.filter(keep), tx.filter(keep)
                     alerts = [(a, r) for a, r in alerts if r > done]
-                store.insert_arrow("realtime_tx", rt)
+                # OR IGNORE: an id resubmitted beyond the retention window with another time (documented)
+                store.execute("CREATE TEMP TABLE IF NOT EXISTS __rt_rt AS SELECT * FROM realtime_tx LIMIT 0")
+                store.execute("DELETE FROM __rt_rt")
+                store.insert_arrow("__rt_rt", rt)
+                store.execute(f"INSERT OR IGNORE INTO realtime_tx ({', '.join(rt.column_names)}) "
+                              f"SELECT {', '.join(rt.column_names)} FROM __rt_rt")  # fmt: skip
+                store.execute("DELETE FROM __rt_rt")
                 store.execute("CREATE TEMP TABLE IF NOT EXISTS __rt_tx AS SELECT * FROM transactions LIMIT 0")
                 store.execute("DELETE FROM __rt_tx")
                 store.insert_arrow("__rt_tx", tx)
@@ -633,24 +824,27 @@ class RealtimeService:
             "subscribers": len(self.broker.subscribers),
             "streaming_edges": self.features.engine.edges_seen if self.features else 0,
             "streaming_capacity": self.features.engine.capacity if self.features else 0,
+            "accounts_held": self.features.accounts_held if self.features else 0,
+            "pairs_held": self.features.pairs_held if self.features else 0,
+            "ids_indexed": len(self.seen),
             **self.stats,
         }
 
 
-def clean_state(store: Any, *, warm_start: bool = True, max_seq: int | None = None) -> OnlineFeatures:
+def clean_state(
+    store: Any, *, warm_start: bool = True, max_seq: int | None = None, retention_days: float = 400.0
+) -> OnlineFeatures:
     """A fresh streaming state replayed from the store: the workspace's history (``warm_start``),
     then the stored real-time records up to ``max_seq``, in sequence order. Raw, history and pattern
     features of a next transaction are then those the running service computes (the fault test)."""
-    state = OnlineFeatures()
+    state = OnlineFeatures(retention_days=retention_days)
     if warm_start:
         for chunk in store.query_arrow(HISTORY_SQL).to_batches(8192):
-            for rec in chunk.to_pylist():
-                state.step(rec)
+            state.step_many(chunk.to_pylist())
     limit = max_seq if max_seq is not None else 2**62
     stored = store.query_arrow("SELECT record FROM realtime_tx WHERE seq <= ? ORDER BY seq", [limit])
     for chunk in stored.to_batches(8192):
-        for text in chunk.column(0).to_pylist():
-            state.step(orjson.loads(text))
+        state.step_many([orjson.loads(text) for text in chunk.column(0).to_pylist()])
     return state
 
 
