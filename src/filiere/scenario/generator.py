@@ -7,6 +7,7 @@ compute kernels and written in chunks; no per-row Python touches the background.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -128,8 +129,42 @@ class _Progress:
         self._p.update(task, completed=total)
 
 
-def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool = False) -> GenerateResult:
-    """Generate a world of ``rows`` transactions with ``template`` and ``seed`` into folder ``out``."""
+class _HashingWriter:
+    """A binary file that also hashes what is written (the ingest's file id is its sha256)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.h = hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        self.h.update(data)
+        return int(self.f.write(data))
+
+
+def default_shared_data() -> Path:
+    """The shared reference data as the settings find it (``FILIERE_SHARED_DATA`` or ``../shared/data``)."""
+    from filiere.config import Settings
+
+    return Settings().shared_data_dir()
+
+
+def generate(
+    template: str,
+    rows: int,
+    seed: int,
+    out: Path,
+    *,
+    progress: bool = False,
+    vectors: bool | None = None,
+    shared_data: Path | None = None,
+) -> GenerateResult:
+    """Generate a world of ``rows`` transactions with ``template`` and ``seed`` into folder ``out``.
+
+    ``vectors`` (default: the template's; on for ``sahel``) also writes the crime-vector files
+    (art_offers.csv, trade.csv, trade_parties.csv, crypto_tags.yaml, see
+    :mod:`filiere.scenario.vectors`); their stolen-art records come from ``shared_data``'s FBI file
+    when present (default: the settings' shared data folder), else from the sample filiere ships.
+    """
     if rows < 100:
         raise UserInputError(f"--rows must be at least 100 (got {rows})")
     tpl = get_template(template)
@@ -138,10 +173,16 @@ def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool =
     out.mkdir(parents=True, exist_ok=True)
     with _Progress(progress) as prog:
         with prog.step("population"):
-            world = build_world(tpl, rows, seed)
+            world = build_world(tpl, rows, seed, vectors=vectors)
         with prog.step("schemes"):
             b = Builder(world, seed)
+            art_src = None
+            if world.vectors:
+                from filiere.scenario.vectors import prepare
+
+                art_src = prepare(b, seed, shared_data if shared_data is not None else default_shared_data())
             add_schemes(b, round(rows * tpl.illicit_ratio), tpl.untyped_share)
+            world.apply_account_overrides()
         n_s = b.size()
         with prog.step("background"):
             bg = Background(world, np.random.default_rng(np.random.SeedSequence([seed, 5])))
@@ -162,17 +203,28 @@ def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool =
         }
         fmt = _Formatter(world)
         n = len(order)
-        with prog.step("transactions.csv", total=max(1, n)) as advance, files["transactions"].open("wb") as f:
+        with prog.step("transactions.csv", total=max(1, n)) as advance, files["transactions"].open("wb") as raw:
+            f = _HashingWriter(raw)
             f.write((HEADER + "\n").encode())
             for lo in range(0, n, CHUNK):
                 sel = order[lo : lo + CHUNK]
                 _write_lines(f, fmt.lines(all_rows, sel))
                 advance(len(sel))
+        vector_truth: dict[str, Any] | None = None
+        if art_src is not None:
+            with prog.step("art offers, trade, crypto tags"):
+                from filiere.scenario.vectors import write_vector_files
+
+                # transaction ids as `filiere ingest` gives them: the file's sha256 prefix and the row
+                vfiles, vector_truth = write_vector_files(
+                    out, world, b, all_rows, row_of, f.h.hexdigest()[:8], rows, seed, art_src
+                )
+                files.update(vfiles)
         with prog.step("accounts, parties, patterns, truth"):
             _write_accounts(files["accounts"], world)
             _write_parties(files["parties"], world)
             _write_patterns(files["patterns"], b.schemes, all_rows, fmt)
-            summary = _write_truth(files["truth"], world, b, all_rows, row_of, rows, seed)
+            summary = _write_truth(files["truth"], world, b, all_rows, row_of, rows, seed, vector_truth)
     return GenerateResult(
         out=out,
         template=tpl.name,
@@ -426,6 +478,21 @@ def _write_parties(path: Path, world: World) -> None:
                 pa.scalar('"]}}'),
                 "",
             )
+            if w.vectors and w.acc_btc[sl].any():
+                # on-chain bitcoin accounts are FtM CryptoWallets held by their owner (no Ownership)
+                wallet = pa.array(w.acc_btc[sl])
+                cw = pc.binary_join_element_wise(
+                    pa.scalar('{"id":"'),
+                    acct_id,
+                    pa.scalar('","schema":"CryptoWallet","properties":{"publicKey":["'),
+                    num,
+                    pa.scalar('"],"currencySymbol":["BTC"],"holder":["'),
+                    w.ent_id.take(pa.array(w.acc_entity[sl])),
+                    pa.scalar('"]}}'),
+                    "",
+                )
+                acct = pc.if_else(wallet, cw, acct)
+                own = own.filter(pc.invert(wallet))
             _write_lines(f, acct)
             _write_lines(f, own)
 
@@ -447,7 +514,14 @@ def _ts(world: World, minute: int) -> str:
 
 
 def _write_truth(
-    path: Path, world: World, b: Builder, rows: Rows, row_of: np.ndarray, asked: int, seed: int
+    path: Path,
+    world: World,
+    b: Builder,
+    rows: Rows,
+    row_of: np.ndarray,
+    asked: int,
+    seed: int,
+    vectors: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     schemes = []
     typed_rows = untyped_rows = 0
@@ -495,5 +569,7 @@ def _write_truth(
         "entities": len(world.ent_kind),
         "schemes": schemes,
     }
+    if vectors is not None:
+        doc["vectors"] = vectors
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return doc

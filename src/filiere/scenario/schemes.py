@@ -90,6 +90,10 @@ class Scheme:
     holding: list[int] = field(default_factory=list)  # accounts left holding laundered funds
     sanctioned: list[dict[str, str]] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: named rows of the story (builder indices), for the vector files: e.g. the sale's payment
+    links: dict[str, int] = field(default_factory=dict)
+    #: named accounts of the story (dealer, shell, trader, ransom address…), for the vector files
+    roles: dict[str, int] = field(default_factory=dict)
 
     @property
     def vector(self) -> str:
@@ -123,6 +127,12 @@ class Builder:
         self.used: set[int] = set()
         self.listed_used: set[str] = set()
         self.pools = Background(world, self.np_rng)
+        #: vector worlds: stolen-art records (FBI NSAF columns) and real ransomware addresses to draw from
+        self.vectors = world.vectors
+        self.art_pool: list[dict[str, str]] = []
+        self.ransom_pool: list[tuple[str, str]] = []
+        self._art_next = 0
+        self._ransom_next = 0
         self._cache: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
         cw = np.array([c.weight for c in world.template.countries])
         self.country_weights = (cw / cw.sum()).tolist()
@@ -425,15 +435,18 @@ def random_walk(b: Builder) -> Scheme:
 
 
 # ---------------------------------------------------------------- terrorist financing
-def structuring(b: Builder) -> Scheme:
-    """Couriers deposit cash just below the threshold in several towns; pass-through; trader or hawala; cell."""
+def structuring(b: Builder, via: str | None = None) -> Scheme:
+    """Couriers deposit cash just below the threshold in several towns; pass-through; trader or hawala; cell.
+
+    ``via`` forces the route (``importer``: a trading company; ``mt_agent``: a hawaladar)."""
     r, w = b.rng, b.w
     thr = w.template.cash_threshold_usd
     n_cour = r.randint(4, 10)
     home = b.high_risk or list(range(len(w.countries)))
     couriers = b.pick("person", n_cour, countries=home)
     collectors = b.pick(r.choice(["person", "business"]), r.randint(1, 2), countries=home)
-    via = r.choice(["importer", "mt_agent"])
+    drawn = r.choice(["importer", "mt_agent"])
+    via = via or drawn
     trader = b.pick(via)[0]
     cell = b.pick("person", r.randint(1, 3), countries=b.high_risk or None)
     towns = sorted({w.towns[int(w.ent_town[w.acc_entity[c]])] for c in couriers})
@@ -441,6 +454,8 @@ def structuring(b: Builder) -> Scheme:
     s.notes.update(
         {"threshold_usd": thr, "towns": towns, "route": "hawala" if via == "mt_agent" else "trading company"}
     )
+    if via == "importer":
+        s.roles["trader"] = trader
     t0 = b.start(9 * 1440)
     got = dict.fromkeys(collectors, 0.0)
     last = dict.fromkeys(collectors, t0)
@@ -480,6 +495,12 @@ def peel_chain(b: Builder) -> Scheme:
     chain = b.pick("person_btc", hops + 1)
     peels = b.pick("person_btc", hops)
     ransom = b.amount(90000.0, 1.0)
+    if b.vectors and b.ransom_pool:  # the ransom address is a real ransomware-tagged address
+        address, family = b.ransom_pool[b._ransom_next % len(b.ransom_pool)]
+        b._ransom_next += 1
+        b.w.acc_overrides[chain[0]] = address
+        s.notes.update({"ransom_address": address, "family": family, "tagpack": "tagpack_ransomware"})
+    s.roles.update({"ransom_account": chain[0], "exchange_btc": ex_btc})
     t = b.start(6 * 1440)
     # context: the victim's first, urgent purchase of bitcoin (not laundering itself)
     b.edge(s, b.when(t), victim, ex_fiat, ransom * 1.01, fmt="Wire", label=False)
@@ -509,6 +530,11 @@ def antiquities(b: Builder) -> Scheme:
     """A dealer buys a looted object from a shell company; proceeds move on to a financier."""
     r = b.rng
     obj = r.choice(_OBJECTS)
+    record: dict[str, str] | None = None
+    if b.vectors and b.art_pool:  # the looted object is a record of the stolen-art register
+        record = b.art_pool[b._art_next % len(b.art_pool)]
+        b._art_next += 1
+        obj = record["Title"]
     s = b.new("ANTIQUITIES", f"{obj}, provenance undocumented")
     dealer = b.pick("art_dealer", reuse=True)[0]
     shell = b.pick("company")[0]
@@ -517,7 +543,7 @@ def antiquities(b: Builder) -> Scheme:
     buyer = b.pick("any")[0]
     price = b.amount(120000.0, 0.8)
     t = b.start(10 * 1440)
-    b.edge(s, b.when(t), dealer, shell, price, fmt="Wire", rnd=r.random() < 0.6)
+    s.links["purchase"] = b.edge(s, b.when(t), dealer, shell, price, fmt="Wire", rnd=r.random() < 0.6)
     t1 = b.when(t + b.delay(2 * 1440, 0.6))
     for m in mids:
         amt = price / len(mids) * b.fee()
@@ -526,9 +552,12 @@ def antiquities(b: Builder) -> Scheme:
         b.edge(s, b.when(tm + b.delay(1440, 0.7)), m, financier, amt * b.fee())
     # context: rapid resale at a very different price
     resale = price * r.uniform(3.0, 8.0)
-    b.edge(s, b.when(t + b.delay(3 * 1440, 0.5)), buyer, dealer, resale, fmt="Wire", label=False)
+    s.links["resale"] = b.edge(s, b.when(t + b.delay(3 * 1440, 0.5)), buyer, dealer, resale, fmt="Wire", label=False)
     b.sanction(s, financier, 0.6)
     s.notes.update({"object": obj, "price_usd": round(price, 2), "resale_usd": round(resale, 2)})
+    if record is not None:
+        s.notes["fbi_reference"] = record["Reference Number"]
+    s.roles.update({"dealer": dealer, "shell": shell, "buyer": buyer})
     b.control(s, [shell, *mids, financier])
     b.control(s, [financier], holding=True)
     return s
@@ -692,6 +721,10 @@ BUILDERS: dict[str, Callable[[Builder], Scheme]] = {
 }
 
 
+#: schemes a vector world starts with
+VECTOR_FIRST = ("ANTIQUITIES", "PEEL-CHAIN", "STRUCTURING")
+
+
 def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     """Typed schemes until their labelled rows reach ``(1 - untyped_share)`` of ``illicit_rows``
     (every typology once first), then untyped integration payments for the rest."""
@@ -701,13 +734,27 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     first = list(weights)
     r.shuffle(first)
     labelled = 0
-    while labelled < typed_budget:
+    if b.vectors:
+        # a vector world always holds one scheme of each vector (art, cyber, drugs through a trading
+        # company), whatever its size: the vector files (art offers, trade, crypto tags) tell their story
+        for kind in VECTOR_FIRST:
+            b.begin()
+            s = structuring(b, via="importer") if kind == "STRUCTURING" else BUILDERS[kind](b)
+            labelled += len(s.edges)
+            if kind in first:
+                first.remove(kind)
+    # a vector world's forced schemes take budget first: let the every-typology-once round run on
+    # to 4/5 of the illicit rows
+    stretch = round(illicit_rows * 0.8) if b.vectors else typed_budget
+    while labelled < typed_budget or (first and labelled < stretch):
         kind = first.pop() if first else r.choices(list(weights), weights=list(weights.values()))[0]
         b.begin()
         s = BUILDERS[kind](b)
         labelled += len(s.edges)
     typed = list(b.schemes)
     untyped_budget = illicit_rows - labelled
+    if b.vectors:  # at least a fifth of illicit rows stays untyped
+        untyped_budget = max(untyped_budget, round(labelled / 4))
     if not typed or untyped_budget <= 0:
         return
     # integration payments: laundered funds spent from holding accounts, in no pattern

@@ -75,6 +75,9 @@ class Template:
     schemes: dict[str, float]
     cash_threshold_usd: float = 10000.0
     rows_per_account: float = 10.0
+    #: write the crime-vector files (art offers, trade invoices, crypto tags) and give bitcoin
+    #: accounts real-looking addresses; the vector schemes (art, cyber, drugs) come first
+    vectors: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -233,6 +236,7 @@ TEMPLATES: dict[str, Template] = {
         flows=_SAHEL_FLOWS,
         schemes={**{k: v * 0.4 for k, v in _AML_SCHEMES.items()}, **_TF_SCHEMES},
         cash_threshold_usd=8264.0,  # 5,000,000 XOF
+        vectors=True,
     ),
 }
 

@@ -140,6 +140,11 @@ class World:
     reserved: set[int] = field(default_factory=set)
     #: per-entity overrides applied at write time: field -> value
     overrides: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: bitcoin accounts are on-chain addresses (bank id ``BTC``) and the vector files are written
+    vectors: bool = False
+    #: account number replacements (e.g. a ransom address taken from a real tagpack), see
+    #: :meth:`apply_account_overrides`
+    acc_overrides: dict[int, str] = field(default_factory=dict)
 
     @property
     def n_accounts(self) -> int:
@@ -162,8 +167,23 @@ class World:
     def entity_label(self, e: int) -> str:
         return str(self.ent_id[e].as_py())
 
+    def apply_account_overrides(self) -> None:
+        """Write :attr:`acc_overrides` into :attr:`acc_number` (once, before the files are written)."""
+        if not self.acc_overrides:
+            return
+        idx = sorted(self.acc_overrides)
+        mask = np.zeros(self.n_accounts, dtype=bool)
+        mask[idx] = True
+        out = pc.replace_with_mask(self.acc_number, pa.array(mask), pa.array([self.acc_overrides[i] for i in idx]))
+        assert isinstance(out, pa.StringArray)
+        self.acc_number = out
+        self.acc_overrides = {}
 
-def build_world(template: Template, rows: int, seed: int) -> World:
+
+def build_world(template: Template, rows: int, seed: int, *, vectors: bool | None = None) -> World:
+    """The population of a world. With ``vectors`` (default: the template's), bitcoin accounts sit on
+    the ``BTC`` chain (bank id ``BTC``) and their numbers are bech32 addresses with valid checksums."""
+    vectors = template.vectors if vectors is None else vectors
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     countries = [c.code for c in template.countries]
     cweights = np.array([c.weight for c in template.countries])
@@ -290,14 +310,17 @@ def build_world(template: Template, rows: int, seed: int) -> World:
     n_banks = len(bank_country)
     bank_num = np.sort(rng.choice(np.arange(1, 300000), size=n_banks, replace=False))
     bank_num = rng.permutation(bank_num)
-    bank_id = pa.array(
-        [f"{b:03d}" if b < 1000 else f"{b:05d}" if b < 100000 else f"{b:06d}" for b in bank_num.tolist()]
-    )
+    bank_id_l = [f"{b:03d}" if b < 1000 else f"{b:05d}" if b < 100000 else f"{b:06d}" for b in bank_num.tolist()]
+    if vectors:  # on-chain: every bitcoin account is an address on the BTC chain
+        bank_id_l = ["BTC" if bank_kind[j] == CRYPTO_CUSTODIAN else b for j, b in enumerate(bank_id_l)]
+    bank_id = pa.array(bank_id_l)
     bank_name_l = []
     for j in range(n_banks):
         c = template.countries[int(bank_country[j])]
         if bank_kind[j] == MOBILE_OPERATOR:
             bank_name_l.append(f"{nm.WORDS[(j * 7) % len(nm.WORDS)]} Mobile Money {c.code} #{j}")
+        elif bank_kind[j] == CRYPTO_CUSTODIAN and vectors:
+            bank_name_l.append("Bitcoin")
         elif bank_kind[j] == CRYPTO_CUSTODIAN:
             bank_name_l.append(f"{nm.WORDS[(j * 11) % len(nm.WORDS)]} Digital Custody #{j}")
         else:
@@ -380,6 +403,13 @@ def build_world(template: Template, rows: int, seed: int) -> World:
     acc_activity = ent_activity[acc_entity] * rng.lognormal(0.0, 0.5, n_accounts)
     acc_activity[first_idx] *= 2.5
     acc_number = hex_ids(mix32(np.arange(n_accounts), seed * 104729 + 3), "8")
+    if vectors and acc_btc.any():
+        from filiere.scenario.addresses import random_addresses
+
+        addr = random_addresses(int(acc_btc.sum()), np.random.SeedSequence([seed, 21]))
+        replaced = pc.replace_with_mask(acc_number, pa.array(acc_btc), addr)
+        assert isinstance(replaced, pa.StringArray)
+        acc_number = replaced
 
     return World(
         template=template,
@@ -415,4 +445,5 @@ def build_world(template: Template, rows: int, seed: int) -> World:
         acc_wallet=acc_wallet,
         acc_btc=acc_btc,
         ent_first_acc=first_idx.astype(np.int64),
+        vectors=vectors,
     )
