@@ -15,7 +15,8 @@ from filiere.graph import FEATURE_DOCS, FEATURES, FeatureConfig, StreamingEngine
 
 
 def _feat(rows: list[tuple], cfg: FeatureConfig | None = None) -> list[dict[str, float]]:  # type: ignore[type-arg]
-    return compute_features(make_table(rows), cfg or FeatureConfig()).to_pylist()
+    feats: list[dict[str, float]] = compute_features(make_table(rows), cfg or FeatureConfig()).to_pylist()
+    return feats
 
 
 def test_every_feature_is_documented() -> None:
@@ -143,6 +144,18 @@ def test_streaming_forgets_idle_accounts_and_still_matches_batch() -> None:
         held = max(held, eng.accounts_held)
     assert eng.accounts_evicted > 300  # ~7 accounts an hour for 50 hours
     assert held <= 64
+
+
+def test_batch_is_the_same_on_any_number_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from filiere.graph import engine
+
+    rows = [(i % 97, f"a{(i * 7) % 13}", f"a{(i * 5) % 11}", 9_000.0 + (i % 9) * 150, "Cash") for i in range(400)]
+    table = make_table(rows)
+    results = []
+    for cores in (1, 3):
+        monkeypatch.setattr(engine, "_cores", lambda cores=cores: cores)
+        results.append(compute_features(table))
+    assert results[0].equals(results[1])
 
 
 def test_config_yaml_and_families(tmp_path: Path) -> None:

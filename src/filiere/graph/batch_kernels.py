@@ -15,13 +15,16 @@ window, so the batch path computes them account by account instead:
 * sums, means, variances, minima and maxima are rescanned over the contiguous slice newest-first,
   with exactly the operations and order of the streaming kernel (so the floats agree bit for bit).
 
-Accounts are independent, so they are split into interleaved chunks run with ``prange``.
+Accounts are independent, so they are split into interleaved chunks that run in Python threads
+(the kernel releases the GIL). Plain threads rather than ``parallel=True``: numba's OpenMP layer
+makes a later ``fork()`` abort the child (screening forks workers) and its workqueue layer aborts
+when two threads launch parallel regions at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from filiere.graph import kernels as kn
 
@@ -286,17 +289,21 @@ def _one_account(
         cntI6[in_peer[k]] = 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def account_features(
+    chunk: int,
+    n_chunks: int,
     n_accounts: int,
     out_off: np.ndarray,
     out_e: np.ndarray,
+    out_ts: np.ndarray,
+    out_amt: np.ndarray,
+    out_peer: np.ndarray,
     in_off: np.ndarray,
     in_e: np.ndarray,
-    ts: np.ndarray,
-    src: np.ndarray,
-    dst: np.ndarray,
-    amt: np.ndarray,
+    in_ts: np.ndarray,
+    in_amt: np.ndarray,
+    in_peer: np.ndarray,
     order: np.ndarray,
     Pi: np.ndarray,
     Pf: np.ndarray,
@@ -304,50 +311,24 @@ def account_features(
     Iv: np.ndarray,
     fslot: np.ndarray,
     islot: np.ndarray,
-    n_chunks: int,
 ) -> None:
-    """Degree, stats, gather-scatter and pass-through features of every edge, written at ``order[g]``."""
-    out_ts = ts[out_e]
-    out_amt = amt[out_e]
-    out_peer = dst[out_e]
-    in_ts = ts[in_e]
-    in_amt = amt[in_e]
-    in_peer = src[in_e]
-    for c in prange(n_chunks):
-        cntO = np.zeros(n_accounts, dtype=np.int32)
-        cntI = np.zeros(n_accounts, dtype=np.int32)
-        cntO6 = np.zeros(n_accounts, dtype=np.int32)
-        cntI6 = np.zeros(n_accounts, dtype=np.int32)
-        for a in range(c, n_accounts, n_chunks):  # interleaved: hubs spread over the chunks
-            o0 = out_off[a]
-            o1 = out_off[a + 1]
-            i0 = in_off[a]
-            i1 = in_off[a + 1]
-            if o0 == o1 and i0 == i1:
-                continue
-            _one_account(
-                a,
-                o0,
-                o1,
-                i0,
-                i1,
-                out_e,
-                out_ts,
-                out_amt,
-                out_peer,
-                in_e,
-                in_ts,
-                in_amt,
-                in_peer,
-                order,
-                Pi,
-                Pf,
-                F,
-                Iv,
-                fslot,
-                islot,
-                cntO,
-                cntI,
-                cntO6,
-                cntI6,
-            )
+    """Degree, stats, gather-scatter and pass-through features of the edges of accounts
+    ``chunk, chunk + n_chunks, ...`` (interleaved, so hubs spread over the chunks), written at ``order[g]``.
+
+    Chunks touch disjoint output cells and release the GIL: the caller runs them in threads.
+    """
+    cntO = np.zeros(n_accounts, dtype=np.int32)
+    cntI = np.zeros(n_accounts, dtype=np.int32)
+    cntO6 = np.zeros(n_accounts, dtype=np.int32)
+    cntI6 = np.zeros(n_accounts, dtype=np.int32)
+    for a in range(chunk, n_accounts, n_chunks):
+        o0 = out_off[a]
+        o1 = out_off[a + 1]
+        i0 = in_off[a]
+        i1 = in_off[a + 1]
+        if o0 == o1 and i0 == i1:
+            continue
+        _one_account(
+            a, o0, o1, i0, i1, out_e, out_ts, out_amt, out_peer, in_e, in_ts, in_amt, in_peer, order, Pi, Pf, F,
+            Iv, fslot, islot, cntO, cntI, cntO6, cntI6,
+        )  # fmt: skip

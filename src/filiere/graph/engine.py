@@ -10,12 +10,12 @@ brute force exactly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,6 +65,13 @@ def _no_nulls(col: pa.ChunkedArray, name: str) -> None:
     if n:
         first = int(pc.index(pc.is_null(col), True).as_py())
         raise UserInputError(f"column '{name}' has {n} empty values (first at row {first})")
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def amount_column(config: FeatureConfig) -> str:
@@ -123,7 +130,7 @@ def compute_features(
 
     Two compiled kernels run side by side (numba releases the GIL): the per-account families
     (degree, stats, gather-scatter, pass-through) over edges grouped by account
-    (:mod:`filiere.graph.batch_kernels`, parallel over accounts), and the path families (scatter-gather,
+    (:mod:`filiere.graph.batch_kernels`, accounts split over threads), and the path families (scatter-gather,
     bipartite, stack, cycle, peel, structuring) through the streaming kernel over the whole file.
     """
     config = config or FeatureConfig()
@@ -147,17 +154,27 @@ def compute_features(
     Pi, Pf = _params(config, cap)
     flags = int(Pi[kn.P_FLAGS])
     order = e["order"]
+    cores = _cores()
 
     def accounts() -> None:
         Pa = Pi.copy()
         Pa[kn.P_FLAGS] = flags & bk.ACCOUNT_FLAGS
         out_off, out_e = bk.group_by(e["src"], n_acc)
         in_off, in_e = bk.group_by(e["dst"], n_acc)
-        chunks = 4 * max(1, numba.get_num_threads())
-        bk.account_features(
-            n_acc, out_off, out_e, in_off, in_e, e["ts"], e["src"], e["dst"], e["amount"], order, Pa, Pf, F, Iv,
-            fslot, islot, chunks,
-        )  # fmt: skip
+        ts, amt, src, dst = e["ts"], e["amount"], e["src"], e["dst"]
+        out_ts, out_amt, out_peer = ts[out_e], amt[out_e], dst[out_e]
+        in_ts, in_amt, in_peer = ts[in_e], amt[in_e], src[in_e]
+
+        def chunk(c: int) -> None:
+            bk.account_features(
+                c, cores, n_acc, out_off, out_e, out_ts, out_amt, out_peer, in_off, in_e, in_ts, in_amt, in_peer,
+                order, Pa, Pf, F, Iv, fslot, islot,
+            )  # fmt: skip
+
+        later = [pool.submit(chunk, c) for c in range(1, cores)]
+        chunk(0)
+        for fut in later:
+            fut.result()
 
     def ring(ring_flags: int, report: bool) -> None:
         Ei, Ef, A, B, S, G = kn.new_state(cap, n_acc, e["n_banks"])
@@ -193,7 +210,7 @@ def compute_features(
         if flags & bk.ACCOUNT_FLAGS:
             tasks.append((accounts, ()))
     if tasks:
-        with ThreadPoolExecutor(max_workers=max(1, len(tasks) - 1)) as pool:
+        with ThreadPoolExecutor(max_workers=len(tasks) + cores) as pool:
             futures = [pool.submit(fn, *args) for fn, args in tasks[1:]]
             tasks[0][0](*tasks[0][1])
             for fut in futures:
