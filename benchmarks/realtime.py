@@ -64,7 +64,13 @@ def _bodies(accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int,
 
 
 async def _drive(
-    port: int, token: str, bodies: list[bytes], connections: int, seconds: float, acked_path: str | None
+    port: int,
+    token: str,
+    bodies: list[bytes],
+    connections: int,
+    seconds: float,
+    acked_path: str | None,
+    pipeline: int = 1,
 ) -> dict[str, Any]:
     lat: list[float] = []
     status: dict[int, int] = {}
@@ -83,12 +89,22 @@ async def _drive(
         except OSError:
             status[-1] = status.get(-1, 0) + 1
             return
+        sent: list[float] = []  # send times of the requests in flight on this connection (pipelined)
+
+        def send() -> bool:
+            nonlocal next_i
+            if next_i >= len(bodies) or time.perf_counter() >= deadline:
+                return False
+            body = bodies[next_i]
+            next_i += 1
+            sent.append(time.perf_counter())
+            writer.write(head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            return True
+
         try:
-            while next_i < len(bodies) and time.perf_counter() < deadline:
-                body = bodies[next_i]
-                next_i += 1
-                t0 = time.perf_counter()
-                writer.write(head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            for _ in range(pipeline):
+                send()
+            while sent:
                 hdr = await reader.readuntil(b"\r\n\r\n")
                 code = int(hdr[9:12])
                 clen = 0
@@ -96,11 +112,12 @@ async def _drive(
                     if line[:15].lower() == b"content-length:":
                         clen = int(line[15:])
                 data = await reader.readexactly(clen)
-                lat.append(time.perf_counter() - t0)
+                lat.append(time.perf_counter() - sent.pop(0))
                 status[code] = status.get(code, 0) + 1
                 if acked_path is not None and code == 200:
                     ans = json.loads(data)
                     acked.extend(a["id"] for a in (ans if isinstance(ans, list) else [ans]))
+                send()
         except (OSError, asyncio.IncompleteReadError, ValueError):
             status[-1] = status.get(-1, 0) + 1
         finally:
@@ -133,7 +150,15 @@ def client_main(args: dict[str, Any], out: Any) -> None:
     except ImportError:
         pass
     res = asyncio.run(
-        _drive(args["port"], args["token"], bodies, args["connections"], args["seconds"], args.get("acked_path"))
+        _drive(
+            args["port"],
+            args["token"],
+            bodies,
+            args["connections"],
+            args["seconds"],
+            args.get("acked_path"),
+            args.get("pipeline", 1),
+        )
     )
     out.send(res)
 
@@ -273,6 +298,7 @@ def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_a
         "restart_s": restart_s,
         "recovery_s": status.get("recovery_s"),
         "replayed": status.get("replayed"),
+        "snapshot_seq_used": status.get("snapshot_used"),
         "client_status": load["status"],
     }
 
@@ -284,6 +310,8 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=2_000, help="requests of 100 transactions (upper bound)")
     ap.add_argument("--seconds", type=float, default=20.0, help="time bound of each load phase")
     ap.add_argument("--connections", type=int, default=32, help="client connections (closed loop)")
+    ap.add_argument("--pipeline", type=int, default=1, help="requests in flight per connection (HTTP pipelining)")
+    ap.add_argument("--batch-connections", type=int, default=4, help="client connections for the batch phase")
     ap.add_argument("--no-fault", action="store_true", help="skip the SIGKILL test")
     ap.add_argument("--workdir", type=Path, default=Path(".bench-work/realtime"))
     ap.add_argument("--seed", type=int, default=7)
@@ -296,6 +324,7 @@ def main() -> None:
     port = _free_port()
     srv = Server(ws, port, token)
     start_s = srv.start()
+    load0 = os.getloadavg()
     base = prep["last_us"] + 3_600_000_000
     rows: list[tuple[str, dict[str, Any], int]] = []
     try:
@@ -303,16 +332,21 @@ def main() -> None:
                           token=token, connections=8, seconds=5)  # fmt: skip
         del warm
         single = run_client(accounts=prep["accounts"], start_us=base + 10**10, prefix="S", n=a.single, per=1, seed=2,
-                            port=port, token=token, connections=a.connections, seconds=a.seconds)  # fmt: skip
+                            port=port, token=token, connections=a.connections, seconds=a.seconds,
+                            pipeline=a.pipeline)  # fmt: skip
         rows.append(("single", single, 1))
         batch = run_client(accounts=prep["accounts"], start_us=base + 2 * 10**10, prefix="B", n=a.batches, per=100,
-                           seed=3, port=port, token=token, connections=max(2, a.connections // 8), seconds=a.seconds)  # fmt: skip
+                           seed=3, port=port, token=token, connections=a.batch_connections, seconds=a.seconds)  # fmt: skip
         rows.append(("batch of 100", batch, 100))
         status = srv.api("GET", "/v1/realtime/status?flush=1")
     finally:
         srv.stop()
     load = os.getloadavg()
-    print(f"\nserver start {start_s:.1f} s; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+    print(
+        f"\nload average at the start {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f}; pipeline {a.pipeline}, "
+        f"{a.connections} connections (single), {a.batch_connections} (batches)"
+    )
+    print(f"server start {start_s:.1f} s; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
           f"(1/5/15 min) on {os.cpu_count()} CPUs\n")  # fmt: skip
     print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | answers |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")

@@ -52,7 +52,8 @@ async def _crash_after(ws: Path, recs: list[dict[str, Any]], drain_first: int) -
     svc.wal.close()
     svc.gate.close()
     svc._shutdown_pools()
-    return answers
+    out: list[dict[str, Any]] = answers
+    return out
 
 
 def test_log_replay_after_a_crash(rt_template: dict[str, Any], tmp_path: Path) -> None:
@@ -66,11 +67,12 @@ def test_log_replay_after_a_crash(rt_template: dict[str, Any], tmp_path: Path) -
     with seg.open("ab") as fh:
         fh.write(b"\x40\x00\x00\x00garbage")
 
-    async def recover() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float], int]:
+    async def recover() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float], dict[str, Any]]:
         svc = _service(ws)
         await svc.ensure_started()
         again = await svc.submit(recs[:5] + recs[-5:])
         probe = _normalised([tx(10_000, to_account="PROBE")])[0]
+        assert svc.features is not None
         _, live = svc.features.step(probe)
         await svc.flush()
         status = svc.status()

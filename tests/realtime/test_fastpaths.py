@@ -48,10 +48,11 @@ def _stream(n: int, seed: int = 1) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         a, b = rng.integers(0, 40, 2)
+        sec = int(rng.integers(0, 5))
         out.append(
             tx(
                 i,
-                timestamp=f"2022-09-{11 + i // 1440:02d}T{(i // 60) % 24:02d}:{i % 60:02d}:{int(rng.integers(0, 5)):02d}",
+                timestamp=f"2022-09-{11 + i // 1440:02d}T{(i // 60) % 24:02d}:{i % 60:02d}:{sec:02d}",
                 from_account=f"A{a}",
                 to_account=f"A{b}",
                 amount=float(np.round(rng.lognormal(6, 1.5), 2)),

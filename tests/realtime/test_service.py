@@ -51,7 +51,8 @@ def api(rt_template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
 def rows(api: dict[str, Any], sql: str) -> list[tuple[Any, ...]]:
     """Query the workspace through the app's store gate (the app holds the file between requests)."""
     with api["client"].app.state.store_gate.unit_of_work() as store:
-        return store.query(sql)
+        out: list[tuple[Any, ...]] = store.query(sql)
+        return out
 
 
 def auth(token: str) -> dict[str, str]:

@@ -139,7 +139,8 @@ async def post_transactions(request: Request) -> Response:
             fast: list[dict[str, Any]] | None = None
             try:
                 parsed = orjson.loads(body)
-                fast = fast_records(parsed if many else [parsed]) if isinstance(parsed, list | dict) else None
+                if isinstance(parsed, list) == many and isinstance(parsed, list | dict):
+                    fast = fast_records(parsed if isinstance(parsed, list) else [parsed])
             except orjson.JSONDecodeError:
                 fast = None
             if fast is not None:

@@ -282,6 +282,9 @@ class RealtimeService:
             while self.backlog:
                 if not await loop.run_in_executor(self._db, self._drain_once):
                     break
+        if self.features is not None and self.config.snapshot_every > 0 and self.seq != self._snap_seq:
+            with contextlib.suppress(Exception):  # a restart then replays more, nothing is lost
+                self._write_snapshot(self.seq, self._snapshot_bytes())  # every record is logged by now
         self.wal.close()
         self._shutdown_pools()
         self.started = False
