@@ -2,7 +2,9 @@
 
 It runs the same commands a user would type (each printed before it runs), so the demo doubles as
 a tutorial and exercises the real command line: generate a `sahel` world, ingest it, load the
-sanctions lists and crypto tags, screen every party, train and detect, then serve the UI.
+sanctions lists and crypto tags, screen every party, train and detect; then the crime vectors of
+the world: match its art offers against the FBI stolen-art register, scan its trade invoices, trace
+its ransom address to the exchange cash-out; then serve the UI.
 Credentials for the demo users are generated at run time (never stored in the repository) and
 written to ``<workspace>/demo-credentials.txt``.
 """
@@ -112,6 +114,7 @@ def run_demo(workspace: Path, *, rows: int, seed: int, shared_data: Path, serve:
     _run(["train", "--json"], title="train the detection model on the labelled world", env=env)
     det = _last_json(_run(["detect", "--json"], title="score transactions and raise explained alerts", env=env))
     console.print(f"  {det}")
+    _vectors(workspace, world, shared_data, env)
     creds = {"analyst": secrets.token_urlsafe(9), "supervisor": secrets.token_urlsafe(9)}
     for role, pw in creds.items():
         _run(
@@ -131,6 +134,66 @@ def run_demo(workspace: Path, *, rows: int, seed: int, shared_data: Path, serve:
     if serve:
         console.print(f"serving on {url} — Ctrl-C to stop")
         os.execve(sys.executable, [*_filiere_argv(), "serve", "--host", host, "--port", str(port)], env)  # noqa: S606
+
+
+def _vectors(workspace: Path, world: Path, shared_data: Path, env: dict[str, str]) -> None:
+    """The crime vectors of the world: stolen art, trade invoices, ransomware tracing."""
+    register_file = shared_data / "art" / "fbi_nsaf.csv"
+    if not register_file.exists():  # the sample of the register that ships with filiere
+        from importlib import resources
+
+        register_file = Path(str(resources.files("filiere.scenario").joinpath("data/fbi_nsaf_sample.csv")))
+    art = _last_json(
+        _run(["art", "load", str(register_file), "--json"], title="load the FBI stolen-art register", env=env)
+    )
+    console.print(f"  {art.get('stored', 0):,} stolen objects in register {art.get('register')}")
+    m = _last_json(
+        _run(
+            ["art", "match", str(world / "art_offers.csv"), "--out", str(workspace / "art_matches.csv"), "--json"],
+            title="match the art dealers' offers against the register (PCAN alerts)",
+            env=env,
+        )
+    )
+    console.print(f"  {m.get('queries')} offers, {m.get('matched')} match a stolen object -> {m.get('alerts')} alerts")
+    t = _last_json(
+        _run(
+            [
+                "trade",
+                "ingest",
+                str(world / "trade.csv"),
+                "--parties",
+                str(world / "trade_parties.csv"),
+                "--json",
+            ],
+            title="ingest the world's trade invoices and the traders' business roles",
+            env=env,
+        )
+    )
+    console.print(f"  {t.get('rows', 0):,} declarations, {t.get('parties', 0):,} traders")
+    scan = _last_json(
+        _run(["trade", "scan", "--json"], title="price filter, unlikely origins, goods vs business (TBML)", env=env)
+    )
+    console.print(
+        f"  {scan.get('scanned', 0):,} scanned, {scan.get('flagged_trades', 0)} flagged {scan.get('flags')} "
+        f"-> {scan.get('alerts', 0)} alerts"
+    )
+    packs = [*sorted(str(p) for p in (shared_data / "crypto").glob("tagpack_*.yaml")), str(world / "crypto_tags.yaml")]
+    tags = _last_json(_run(["crypto", "tags", *packs, "--json"], title="load crypto tags for tracing", env=env))
+    console.print(f"  {sum(int(str(v)) for v in tags.values()):,} tagged addresses from {len(tags)} tagpacks")
+    tr = _last_json(
+        _run(
+            ["crypto", "trace", "--tagged", "--json"],
+            title="trace from tagged addresses to exchange cash-outs (SPOVC alerts)",
+            env=env,
+        )
+    )
+    traces = tr.get("traces")
+    for one in traces if isinstance(traces, list) else []:
+        outs = one.get("cash_outs") or []
+        console.print(
+            f"  {one['sources'][0]}: {float(one['emitted']):.6g} BTC traced over {one['reached_addresses']} "
+            f"addresses to {len(outs)} cash-out point(s) -> {one.get('alerts', 0)} alerts"
+        )
 
 
 def register(app: typer.Typer) -> None:

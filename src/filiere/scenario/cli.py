@@ -20,12 +20,21 @@ def generate_cmd(
     template: Annotated[str, typer.Option("--template", "-t", help="amlworld-hi, amlworld-li or sahel")] = "sahel",
     rows: Annotated[int, typer.Option("--rows", "-n", help="number of transactions")] = 100_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="random seed (same seed, same bytes)")] = 0,
+    vectors: Annotated[
+        bool | None,
+        typer.Option(
+            "--vectors/--no-vectors",
+            help="also write art_offers.csv, trade.csv, trade_parties.csv, crypto_tags.yaml (default: sahel only)",
+            show_default=False,
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Write transactions.csv, accounts.csv, patterns.txt, parties.ftm.jsonl and truth.json."""
+    """Write transactions.csv, accounts.csv, patterns.txt, parties.ftm.jsonl and truth.json (and the
+    crime-vector files for sahel or with --vectors)."""
     from filiere.scenario.generator import generate
 
-    res = generate(template, rows, seed, out, progress=not json)
+    res = generate(template, rows, seed, out, progress=not json, vectors=vectors)
     if json:
         print_json(res.as_dict())
         return

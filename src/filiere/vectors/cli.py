@@ -75,19 +75,28 @@ def art_match(
 
 # ---- trade -------------------------------------------------------------------------------
 @trade_app.command("ingest")
-def trade_ingest(file: FileArg, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
-    """Load trade declarations (CSV or Parquet)."""
+def trade_ingest(
+    file: FileArg,
+    parties: Annotated[
+        Path | None, typer.Option("--parties", help="CSV of the traders: party_id, entity_type (role), name, country")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Load trade declarations (CSV or Parquet), and optionally the traders' business roles."""
     from filiere.store import open_store
-    from filiere.vectors.trade.ingest import USD_RATES, ingest_trade
+    from filiere.vectors.trade.ingest import USD_RATES, ingest_trade, ingest_trade_parties
 
     settings = settings_for(workspace)
     rates = {**USD_RATES, **settings.area("vectors").get("trade", {}).get("usd_rates", {})}
     with open_store(settings) as store:
+        n_parties = ingest_trade_parties(store, parties) if parties is not None else 0
         n = ingest_trade(store, file, usd_rates=rates)
     if json:
-        print_json({"rows": n})
+        print_json({"rows": n, "parties": n_parties})
     else:
-        console.print(f"{n:,} trade declarations stored")
+        extra = f" ({n_parties:,} traders with their roles)" if parties is not None else ""
+        console.print(f"{n:,} trade declarations stored{extra}")
 
 
 @trade_app.command("scan")
@@ -187,7 +196,10 @@ def crypto_tags(
 
 @crypto_app.command("trace")
 def crypto_trace(
-    addresses: Annotated[list[str], typer.Argument(help="tagged source address(es)")],
+    addresses: Annotated[list[str] | None, typer.Argument(help="tagged source address(es)")] = None,
+    tagged: Annotated[
+        bool, typer.Option("--tagged", help="trace from every ransomware/terrorism/sanctions-tagged address seen")
+    ] = False,
     method: Methods = "haircut",
     max_hops: Annotated[int, typer.Option(help="hops to follow")] = 32,
     alerts: Annotated[bool, typer.Option("--alerts/--no-alerts")] = True,
@@ -197,9 +209,25 @@ def crypto_trace(
     """Follow value from tagged addresses through peel chains to exchange cash-out points."""
     from rich.table import Table
 
+    from filiere.errors import UserInputError
     from filiere.store import open_store
-    from filiere.vectors.crypto.service import trace_addresses
+    from filiere.vectors.crypto.service import trace_addresses, trace_tagged
 
+    if not addresses and not tagged:
+        raise UserInputError("give source address(es) or --tagged")
+    if tagged:
+        with open_store(settings_for(workspace)) as store:
+            results = trace_tagged(store, method=method, max_hops=max_hops, raise_alerts=alerts)
+        if json:
+            print_json({"traces": [{**r.to_dict(), "alerts": k} for r, k in results]})
+            return
+        if not results:
+            console.print("no tagged source address appears in the crypto transfers")
+        for r, k in results:
+            outs = ", ".join(f"{c.account_id} ({c.tainted_value:.6g})" for c in r.cash_outs[:3]) or "none"
+            console.print(f"{r.sources[0]}: {r.emitted:.8g} out, {r.reached:,} reached; cash-outs {outs}; {k} alerts")
+        return
+    assert addresses is not None
     with open_store(settings_for(workspace)) as store:
         res, n = trace_addresses(store, addresses, method=method, max_hops=max_hops, raise_alerts=alerts)
     if json:

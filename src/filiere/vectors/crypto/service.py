@@ -68,6 +68,26 @@ def trace_addresses(
     return result, n
 
 
+def tagged_sources(
+    store: Store, graph: CryptoGraph | None = None, categories: tuple[str, ...] = TAINT_CATEGORIES
+) -> list[str]:
+    """Tagged addresses (ransomware, terrorism, sanctions by default) that appear in the workspace's transfers."""
+    g = graph or graph_from_store(store)
+    ix = g.index()
+    return sorted(a for a in tagged_accounts(store, list(categories)) if a in ix)
+
+
+def trace_tagged(
+    store: Store, *, method: str = "haircut", max_hops: int = 32, raise_alerts: bool = True
+) -> list[tuple[TraceResult, int]]:
+    """Trace from every tagged source seen in the transfers, one at a time (one result each)."""
+    g = graph_from_store(store)
+    return [
+        trace_addresses(store, [a], method=method, max_hops=max_hops, raise_alerts=raise_alerts, graph=g)
+        for a in tagged_sources(store, g)
+    ]
+
+
 def exposure_for(
     store: Store,
     *,

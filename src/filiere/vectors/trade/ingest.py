@@ -107,7 +107,7 @@ def normalise_table(raw: pa.Table, path: Path, *, usd_rates: dict[str, float] | 
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise UserInputError(f"{path}: missing column(s) {', '.join(missing)} (have: {', '.join(raw.column_names)})")
-    n = raw.num_rows
+    n = int(raw.num_rows)
 
     def col(name: str) -> pa.ChunkedArray | None:
         return raw.column(cols[name]) if name in cols else None
@@ -226,3 +226,62 @@ def store_trade(store: Store, table: pa.Table) -> int:
         store.execute("INSERT INTO trade_transactions SELECT * FROM __trade_new")
         store.execute("DELETE FROM __trade_new")
     return int(table.num_rows)
+
+
+PARTY_COLUMNS = ("party_id", "schema", "name", "country", "entity_type")
+
+
+def ingest_trade_parties(store: Store, path: Path) -> int:
+    """Load the traders of a declarations file: ``party_id`` (required), ``entity_type`` (their
+    business role, which the goods/business screen reads), ``name``, ``schema``, ``country``.
+
+    Parties the store does not know are added; known ones keep their data and gain the role (and any
+    field they lack). Returns the rows read."""
+    import pyarrow.csv as pacsv
+
+    from filiere.model.schemas import PARTY_SCHEMA
+
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file")
+    try:
+        raw = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True, column_types={c: pa.string() for c in PARTY_COLUMNS}
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise UserInputError(f"{path}: malformed CSV: {exc}") from exc
+    cols = {c.lower().strip(): c for c in raw.column_names}
+    if "party_id" not in cols:
+        raise UserInputError(f"{path}: missing column party_id (have: {', '.join(raw.column_names)})")
+    n = int(raw.num_rows)
+    pid = pc.utf8_trim_whitespace(raw.column(cols["party_id"])).combine_chunks()
+    _bad(path, np.asarray(pc.fill_null(pc.equal(pid, ""), True).to_numpy(zero_copy_only=False)), "party_id", "is empty")
+    if pc.count_distinct(pid).as_py() != n:
+        raise UserInputError(f"{path}: party_id values repeat within the file")
+    data: dict[str, Any] = {}
+    for name in PARTY_SCHEMA.names:
+        if name == "party_id":
+            data[name] = pid
+        elif name in cols and name in PARTY_COLUMNS:
+            data[name] = pc.utf8_trim_whitespace(raw.column(cols[name])).combine_chunks()
+        elif name == "source_file_id":
+            data[name] = pa.array([f"trade-parties:{path.name}"] * n, pa.string())
+        else:
+            data[name] = pa.nulls(n, PARTY_SCHEMA.field(name).type)
+    if "country" in cols:
+        data["country"] = pc.utf8_lower(data["country"])
+    table = pa.table(data, schema=PARTY_SCHEMA)
+    keep = ", ".join(f"{c} = coalesce(parties.{c}, EXCLUDED.{c})" for c in PARTY_SCHEMA.names if c != "party_id")
+    cols_sql = ", ".join(PARTY_SCHEMA.names)
+    with store.transaction():
+        store.execute("CREATE TEMP TABLE IF NOT EXISTS __trade_parties AS SELECT * FROM parties LIMIT 0")
+        store.execute("DELETE FROM __trade_parties")
+        store.insert_arrow("__trade_parties", table)
+        store.execute(
+            f"INSERT INTO parties ({cols_sql}) SELECT {cols_sql} FROM __trade_parties "
+            f"ON CONFLICT (party_id) DO UPDATE SET {keep}"
+        )
+        store.execute("DELETE FROM __trade_parties")
+    return n
