@@ -93,6 +93,14 @@ def loan_travel(with_cash_out: bool) -> ContextInputs:
     return ContextInputs(tx(rows))
 
 
+def loan_cash(cash: float) -> ContextInputs:
+    rows: list[dict[str, Any]] = [{"src": "1:LND", "dst": "1:L", "amount": 5000, "h": 0, "fmt": "ACH"}]
+    rows.append({"src": "1:L", "dst": "1:AGENT", "amount": cash, "fmt": "Cash", "h": 48})
+    acc = accounts([{"account_id": "1:LND", "owner": "bank-x"}])
+    par = parties([{"party_id": "bank-x", "schema": "Company", "entity_type": "lender"}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par)
+
+
 def shared_phone(n_sharing: int) -> ContextInputs:
     accs = [{"account_id": f"3:W{i}", "kind": "mobile", "owner": f"p{i}"} for i in range(4)]
     pars = [{"party_id": f"p{i}", "phone": "+22370000000" if i < n_sharing else f"+2237000000{i}"} for i in range(4)]
@@ -129,6 +137,7 @@ CASES: dict[str, tuple[ContextInputs, ContextInputs]] = {
     "npo-high-risk-transfer": (npo_transfer("ml"), npo_transfer("be")),
     "crypto-tagged-address": (crypto("1BadAddr"), crypto("1CleanAddr")),
     "loan-cashout-travel": (loan_travel(True), loan_travel(False)),
+    "loan-cash-out": (loan_cash(4000), loan_cash(1000)),
     "wallets-sharing-phone": (shared_phone(3), shared_phone(1)),
     "round-amounts": (round_amounts(7000), round_amounts(7013)),
     "high-risk-corridor": (corridor("sy"), corridor("de")),
