@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_WS ?= demo-workspace
+DEMO_ARGS ?=
 
 .PHONY: install demo test test-fast check web-assets browser clean
 
@@ -29,7 +30,7 @@ browser:
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
 demo: install
-	$(BIN)/filiere demo --workspace $(DEMO_WS)
+	$(BIN)/filiere demo --workspace $(DEMO_WS) $(DEMO_ARGS)
 
 test: install browser
 	$(BIN)/python -m pytest --runslow -q
