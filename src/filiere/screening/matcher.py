@@ -143,7 +143,7 @@ class _Scored:
     entity: ListEntity
     name: str
     weak: bool
-    aligned: _Aligned
+    aligned: _Aligned | None = None
     features: list[Feature] = field(default_factory=list)
     score: float = 0.0
 
@@ -240,6 +240,27 @@ class _Prepared:
     bound: float  # most the qualifiers can add
 
 
+@dataclass(slots=True)
+class _Explainer:
+    """Builds a match's features when they are first read (the name alignment, spelt out)."""
+
+    index: NameIndex
+    query: Query
+    prep: _Prepared
+    nid: int
+    base: float
+    qualifiers: list[Feature]
+
+    def __call__(self) -> list[Feature]:
+        name = self.index.name_feature(self.query, self.prep, self.nid)
+        name.value = self.base
+        return [name, *self.qualifiers]
+
+
+def _qualifier_bound() -> float:
+    return sum(w for w, _fn in FEATURES.values() if w > 0)
+
+
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
 MAX_TOKENS = 24
@@ -327,6 +348,12 @@ class NameIndex:
         self.name_wtot = np.add.reduceat(self.idf[self.nt_vid], self.nt_ptr[:-1]) if n_names else _EMPTY_F
         #: how many entities of one list carry each name (sorted canonical tokens): ambiguity of an alias
         self.name_key_entities = {k: len(v) for k, v in name_keys.items() if len(v) > 1}
+        self.name_shared = np.ones(n_names, dtype=np.int64)
+        for nid, (ei, vids) in enumerate(zip(self.name_entity, self.name_tokens, strict=True)):
+            key = " ".join(sorted(self.v_canon[v] for v in vids))
+            self.name_shared[nid] = self.name_key_entities.get(
+                f"{self.entities[ei].entity_id.split(':', 1)[0]}|{key}", 1
+            )
         self.params = self.config.kernel_params(self.idf_max)
         self._scr = np.zeros(len(self.v_canon), dtype=np.int64)
         self._acc = np.zeros(n_names, dtype=np.float64)
@@ -344,6 +371,7 @@ class NameIndex:
             for d in _deletes(c):
                 self.by_del.setdefault(d, []).append(vid)
         self._expand_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
+        self._joined_cache: dict[tuple[str, str, bool], Token] = {}
         #: compare Latin query tokens with Arabic-script list tokens by skeleton too: only for a pair
         #: (``compare``); in a list search a Latin query meets the entity's Latin aliases, and the
         #: skeleton alone is too loose there ("mohammed" / "mahmud": mhmd)
@@ -401,51 +429,44 @@ class NameIndex:
     def token_weight(self, t: Token) -> float:
         return self.expand(t)[2]
 
+    def _joined(self, a: Token, b: Token) -> Token:
+        key = (a.text, b.text, a.unvoweled)
+        jt = self._joined_cache.get(key)
+        if jt is None:
+            if len(self._joined_cache) > 300_000:
+                self._joined_cache.clear()
+            jt = self._joined_cache[key] = joined_token(a, b)
+        return jt
+
     def prepare(self, q: Query) -> _Prepared | None:
         toks = tokenize(q.name, q.schema)[:MAX_TOKENS]
         if not toks:
             return None
-        texts: list[str] = []
-        covers: list[int] = []
-        weights: list[float] = []
-        eu: list[np.ndarray] = []
-        ev: list[np.ndarray] = []
-        es: list[np.ndarray] = []
-        tw = [0.0] * len(toks)
-        for i, t in enumerate(toks):
-            va, sa, w = self.expand(t)
-            tw[i] = w
-            texts.append(t.text)
-            covers.append(1 << i)
-            weights.append(w)
-            if len(va):
-                eu.append(np.full(len(va), len(covers) - 1, dtype=np.int64))
-                ev.append(va)
-                es.append(sa)
+        exps = [self.expand(t) for t in toks]
+        tw = [e[2] for e in exps]
+        texts = [t.text for t in toks]
+        covers = [1 << i for i in range(len(toks))]
+        weights = list(tw)
+        vids = [e[0] for e in exps]
+        sims = [e[1] for e in exps]
         for i in range(len(toks) - 1):
-            jt = joined_token(toks[i], toks[i + 1])
-            va, sa, _ = self.expand(jt, joined=True)
+            va, sa, _ = self.expand(self._joined(toks[i], toks[i + 1]), joined=True)
             if not len(va):
                 continue
             texts.append(f"{toks[i].text}{toks[i + 1].text}")
             covers.append(3 << i)
             weights.append(tw[i] + tw[i + 1])
-            eu.append(np.full(len(va), len(covers) - 1, dtype=np.int64))
-            ev.append(va)
-            es.append(sa)
-        bound = 0.0
-        for _name, (weight, _fn) in FEATURES.items():
-            bound += weight if weight > 0 else 0.0
-        if not (q.birth_date or q.country or q.identifiers):
-            bound = 0.0
+            vids.append(va)
+            sims.append(sa)
+        bound = _qualifier_bound() if (q.birth_date or q.country or q.identifiers) else 0.0
         return _Prepared(
             texts,
             np.asarray(covers, dtype=np.int64),
             np.asarray(weights, dtype=np.float64),
             float(sum(tw)),
-            np.concatenate(eu) if eu else _EMPTY_I,
-            np.concatenate(ev) if ev else _EMPTY_I,
-            np.concatenate(es) if es else _EMPTY_F,
+            np.repeat(np.arange(len(vids), dtype=np.int64), [len(v) for v in vids]),
+            np.concatenate(vids),
+            np.concatenate(sims),
             bound,
         )
 
@@ -544,36 +565,48 @@ class NameIndex:
         preps = [self.prepare(q) for q in queries]
         n_out = max(limit + 4, 12)
         out_nid, out_score = self.score_batch(preps, n_out, excludes)
-        results: list[list[Match]] = []
-        for qi, (q, p) in enumerate(zip(queries, preps, strict=True)):
-            if p is None:
-                results.append([])
+        bounds = np.asarray([p.bound if p is not None else np.inf for p in preps], dtype=np.float64)
+        keep = (out_nid >= 0) & (out_score >= cutoff - bounds[:, None])
+        results: list[list[Match]] = [[] for _ in queries]
+        rows, cols = np.nonzero(keep)
+        threshold = self.config.threshold
+        for qi, i, nid, base in zip(
+            rows.tolist(), cols.tolist(), out_nid[rows, cols].tolist(), out_score[rows, cols].tolist(), strict=True
+        ):
+            del i
+            q = queries[qi]
+            ei = self.name_entity[nid]
+            ent = self.entities[ei]
+            sc = _Scored(ent, self.name_text[nid], self.name_weak[nid])
+            score, feats = self._qualify(q, sc, nid, base)
+            if score < cutoff:
                 continue
-            row_s = out_score[qi]
-            keep = np.flatnonzero((out_nid[qi] >= 0) & (row_s >= cutoff - p.bound))
-            out: list[Match] = []
-            for i in keep.tolist():
-                nid = int(out_nid[qi, i])
-                ei = self.name_entity[nid]
-                sc = _Scored(self.entities[ei], self.name_text[nid], self.name_weak[nid], self.align(p, nid))
-                self._qualify(q, sc, nid)
-                if sc.score >= cutoff:
-                    out.append(self._to_match(sc))
-            out.sort(key=lambda m: -m.score)
-            results.append(out[:limit])
+            p = preps[qi]
+            assert p is not None
+            results[qi].append(
+                Match(
+                    ent.entity_id,
+                    ent.entity_id.split(":", 1)[0] if ":" in ent.entity_id else "",
+                    ent.schema,
+                    ent.caption,
+                    sc.name,
+                    score,
+                    score >= threshold,
+                    programs=ent.programs,
+                    explain=_Explainer(self, q, p, nid, base, feats),
+                )
+            )
+        for out in results:
+            if len(out) > 1:
+                out.sort(key=lambda m: -m.score)
+            del out[limit:]
         return results
 
-    def _qualify(self, q: Query, sc: _Scored, nid: int) -> None:
-        al = sc.aligned
-        detail = ", ".join(f"{a}{'=' if s >= 1 else '~'}{b} {s:.2f}" for a, b, s in al.pairs)
-        if al.q_unmatched:
-            detail += f"; query only: {' '.join(al.q_unmatched)}"
-        if al.n_unmatched:
-            detail += f"; listed only: {' '.join(al.n_unmatched)}"
-        feats = [Feature("name", 1.0, al.score, f"{q.name!r} vs {sc.name!r}: {detail}")]
-        score = al.score
-        key = " ".join(sorted(self.v_canon[v] for v in self.name_tokens[nid]))
-        shared = self.name_key_entities.get(f"{sc.entity.entity_id.split(':', 1)[0]}|{key}", 1)
+    def _qualify(self, q: Query, sc: _Scored, nid: int, base: float) -> tuple[float, list[Feature]]:
+        """Score with the qualifiers (name score from the kernel), and the qualifiers' features."""
+        feats: list[Feature] = []
+        score = base
+        shared = int(self.name_shared[nid])
         if shared > 1:
             pen = -min(math.log2(shared) / 4.0, 1.0)
             feats.append(
@@ -587,22 +620,17 @@ class NameIndex:
             value, why = res
             feats.append(Feature(name, weight, value, why))
             score += weight * value
-        sc.features = feats
-        sc.score = min(max(score, 0.0), 1.0)
+        return min(max(score, 0.0), 1.0), feats
 
-    def _to_match(self, sc: _Scored) -> Match:
-        e = sc.entity
-        return Match(
-            entity_id=e.entity_id,
-            list_id=e.entity_id.split(":", 1)[0] if ":" in e.entity_id else "",
-            schema=e.schema,
-            caption=e.caption,
-            matched_name=sc.name,
-            score=sc.score,
-            match=sc.score >= self.config.threshold,
-            features=sc.features,
-            programs=e.programs,
-        )
+    def name_feature(self, q: Query, p: _Prepared, nid: int) -> Feature:
+        """The name feature: the alignment behind the name score, spelt out."""
+        al = self.align(p, nid)
+        detail = ", ".join(f"{a}{'=' if s >= 1 else '~'}{b} {s:.2f}" for a, b, s in al.pairs)
+        if al.q_unmatched:
+            detail += f"; query only: {' '.join(al.q_unmatched)}"
+        if al.n_unmatched:
+            detail += f"; listed only: {' '.join(al.n_unmatched)}"
+        return Feature("name", 1.0, al.score, f"{q.name!r} vs {self.name_text[nid]!r}: {detail}")
 
     def compare(self, name1: str, name2: str, schema: str | None = None) -> Match:
         """Score two names against each other (``filiere screen pairs``) with the index's IDF."""

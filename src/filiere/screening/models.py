@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,19 +91,70 @@ class Feature:
         return {"feature": self.name, "weight": self.weight, "value": round(self.value, 4), "detail": self.detail}
 
 
-@dataclass(slots=True)
 class Match:
-    """A candidate list entity for a query, with its score and the explanation of that score."""
+    """A candidate list entity for a query, with its score and the explanation of that score.
 
-    entity_id: str
-    list_id: str
-    schema: str
-    caption: str
-    matched_name: str
-    score: float
-    match: bool
-    features: list[Feature] = field(default_factory=list)
-    programs: list[str] = field(default_factory=list)
+    ``features`` may be given as a callable (``explain``): the batch path scores every candidate in
+    compiled code and spells out the alignment behind a score only when somebody reads it.
+    """
+
+    __slots__ = (
+        "_explain",
+        "_features",
+        "caption",
+        "entity_id",
+        "list_id",
+        "match",
+        "matched_name",
+        "programs",
+        "schema",
+        "score",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        entity_id: str,
+        list_id: str,
+        schema: str,
+        caption: str,
+        matched_name: str,
+        score: float,
+        match: bool,
+        features: list[Feature] | None = None,
+        programs: list[str] | None = None,
+        explain: Callable[[], list[Feature]] | None = None,
+    ) -> None:
+        self.entity_id = entity_id
+        self.list_id = list_id
+        self.schema = schema
+        self.caption = caption
+        self.matched_name = matched_name
+        self.score = score
+        self.match = match
+        self.programs = programs if programs is not None else []
+        self._features = features if features is not None else []
+        self._explain = explain
+
+    @property
+    def features(self) -> list[Feature]:
+        if self._explain is not None:
+            self._features = self._explain()
+            self._explain = None
+        return self._features
+
+    def __repr__(self) -> str:
+        return f"Match({self.entity_id!r}, {self.matched_name!r}, score={self.score:.4f}, match={self.match})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("entity_id", "list_id", "schema", "caption", "matched_name", "score",
+                                              "match", "programs", "features")}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        feats = state.pop("features")
+        for k, v in state.items():
+            setattr(self, k, v)
+        self._features = feats
+        self._explain = None
 
     @property
     def explanation(self) -> str:
