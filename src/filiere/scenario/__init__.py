@@ -16,11 +16,21 @@ if TYPE_CHECKING:
 __all__ = ["GenerateResult", "generate", "grade"]
 
 
-def generate(template: str, rows: int, seed: int, out: Path, *, progress: bool = False) -> GenerateResult:
-    """Generate a world into folder ``out`` (see :mod:`filiere.scenario.generator`)."""
+def generate(
+    template: str,
+    rows: int,
+    seed: int,
+    out: Path,
+    *,
+    progress: bool = False,
+    vectors: bool | None = None,
+    shared_data: Path | None = None,
+) -> GenerateResult:
+    """Generate a world into folder ``out`` (see :mod:`filiere.scenario.generator`); ``vectors``
+    (default: the template's) adds the crime-vector files (:mod:`filiere.scenario.vectors`)."""
     from filiere.scenario.generator import generate as _generate
 
-    return _generate(template, rows, seed, out, progress=progress)
+    return _generate(template, rows, seed, out, progress=progress, vectors=vectors, shared_data=shared_data)
 
 
 def grade(truth_dir: Path, answers_path: Path) -> dict[str, Any]:

@@ -556,7 +556,7 @@ def antiquities(b: Builder) -> Scheme:
     b.sanction(s, financier, 0.6)
     s.notes.update({"object": obj, "price_usd": round(price, 2), "resale_usd": round(resale, 2)})
     if record is not None:
-        s.notes["fbi_reference"] = record["Reference Number"]
+        s.notes.update({"fbi_reference": record["Reference Number"], "fbi_row": int(record["row"])})
     s.roles.update({"dealer": dealer, "shell": shell, "buyer": buyer})
     b.control(s, [shell, *mids, financier])
     b.control(s, [financier], holding=True)
@@ -754,7 +754,7 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     typed = list(b.schemes)
     untyped_budget = illicit_rows - labelled
     if b.vectors:  # at least a fifth of illicit rows stays untyped
-        untyped_budget = max(untyped_budget, round(labelled / 4))
+        untyped_budget = max(untyped_budget, -(-labelled // 4))
     if not typed or untyped_budget <= 0:
         return
     # integration payments: laundered funds spent from holding accounts, in no pattern

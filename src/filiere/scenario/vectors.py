@@ -21,6 +21,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -74,24 +75,28 @@ class ArtSource:
 
 def _eligible(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """Records a matcher can single out: a title of 6+ characters unique in the register, a named
-    maker and parseable measurements."""
+    maker and parseable measurements. Each keeps its 1-based data row (``row``): reference numbers
+    repeat in the FBI file (objects stolen together share one)."""
     from collections import Counter
 
     from filiere.vectors.art.measure import parse_measurements
 
-    titles = Counter(r.get("Title", "").strip().lower() for r in rows)
+    def key(title: str) -> str:  # series ("Stations of the Cross - 12") share the title without digits
+        return " ".join(re.sub(r"[\d\W_]+", " ", title.lower()).split())
+
+    titles = Counter(key(r.get("Title", "")) for r in rows)
     out = []
-    for r in rows:
+    for row_no, r in enumerate(rows, start=1):
         title = r.get("Title", "").strip()
         maker = r.get("Maker/Artist", "").strip().lower()
-        if len(title) < 6 or titles[title.lower()] != 1 or not maker or "unknown" in maker:
+        if len(title) < 6 or titles[key(title)] != 1 or not maker or "unknown" in maker:
             continue
         if not r.get("Reference Number", "").strip():
             continue
         m = parse_measurements(r.get("Measurements", ""))
         if m is None or not m.dims_cm:
             continue
-        out.append({c: (r.get(c) or "").strip() for c in FBI_COLUMNS})
+        out.append({**{c: (r.get(c) or "").strip() for c in FBI_COLUMNS}, "row": str(row_no)})
     return out
 
 
@@ -201,11 +206,11 @@ def perturb(record: dict[str, str], rng: random.Random) -> tuple[dict[str, str],
     measurements in the other unit, a field left out. Returns the row and the changes made."""
     from filiere.vectors.art.measure import parse_measurements
 
-    out = dict(record)
+    out = {c: record[c] for c in FBI_COLUMNS}
     changes: list[str] = []
     out["Reference Number"] = ""
     out["Image Link"] = ""
-    if rng.random() < 0.6:
+    if rng.random() < 0.6 and len(out["Title"]) >= 16:  # short titles with a typo say too little
         out["Title"] = _typo(out["Title"], rng)
         changes.append("typo in title")
     maker = out["Maker/Artist"].split()
@@ -270,7 +275,7 @@ def write_art_offers(
 ) -> dict[str, Any]:
     rng = random.Random(seed * 1_299_709 + 5)
     np_rng = np.random.default_rng(np.random.SeedSequence([seed, 31]))
-    by_ref = {r["Reference Number"]: r for r in src.records}
+    by_row = {r["row"]: r for r in src.records}
     btc = w.currencies.index("Bitcoin")
     offers: list[tuple[int, dict[str, str], dict[str, Any] | None]] = []  # (minute, row, truth)
 
@@ -289,9 +294,10 @@ def write_art_offers(
 
     for s in b.schemes:
         ref = s.notes.get("fbi_reference")
-        if s.pattern != "ANTIQUITIES" or not ref or ref not in by_ref:
+        reg_row = str(s.notes.get("fbi_row", ""))
+        if s.pattern != "ANTIQUITIES" or not ref or reg_row not in by_row:
             continue
-        record = by_ref[ref]
+        record = by_row[reg_row]
         for kind, (seller, buyer) in (
             ("purchase", (s.roles["shell"], s.roles["dealer"])),
             ("resale", (s.roles["dealer"], s.roles["buyer"])),
@@ -300,7 +306,14 @@ def write_art_offers(
             row, changes = perturb(record, rng)
             row["Reference Number"] = f"LOT-{int(rows.t[i]):05d}-{len(offers) + 1:03d}"
             row.update(sale(i, seller, buyer))
-            truth = {"scheme": s.id, "sale": kind, "reference_number": ref, "changes": changes}
+            truth = {
+                "scheme": s.id,
+                "sale": kind,
+                "reference_number": ref,
+                "register_title": record["Title"],
+                "register_row": int(reg_row),
+                "changes": changes,
+            }
             offers.append((int(rows.t[i]), row, truth))
 
     # legitimate sales: the art dealers' own background sales, each an unrelated object
