@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from filiere.screening import normalize
 from filiere.screening.loaders import load_list
 from filiere.screening.matcher import NameIndex, Query
@@ -147,7 +149,7 @@ def name_ids(idx: NameIndex) -> dict[tuple[int, str], int]:
 
 def evaluate(
     idx: NameIndex, cases: list[Case], threshold: float
-) -> tuple[dict[str, dict[str, float]], list[list[str]]]:
+) -> tuple[dict[str, dict[str, float]], list[list[str]], list[float]]:
     """Per kind: n, top-1, recall at the threshold, candidate recall (the entity among the aligned
     candidates at all). One batch call, each query with its own name left out of the index."""
     nid = name_ids(idx)
@@ -156,8 +158,10 @@ def evaluate(
     results = idx.search_many([Query(c.name) for c in cases], limit=k, cutoff=0.0, excludes=excludes)
     stats: dict[str, dict[str, float]] = {}
     candidates: list[list[str]] = []
+    target_scores: list[float] = []
     for c, res in zip(cases, results, strict=True):
         target = idx.entities[c.entity].entity_id
+        target_scores.append(max((m.score for m in res if m.entity_id == target), default=0.0))
         kinds = [c.kind] + (["variant, rare word shared"] if c.kind == "variant" and c.rare else [])
         kinds += ["variant, common words only"] if c.kind == "variant" and not c.rare else []
         for kind in kinds:
@@ -167,7 +171,7 @@ def evaluate(
             s["recall"] += any(m.entity_id == target and m.score >= threshold for m in res)
             s["cand"] += any(m.entity_id == target for m in res)
         candidates.append([m.entity_id for m in res[:10]])
-    return stats, candidates
+    return stats, candidates, target_scores
 
 
 def run_peer(
@@ -261,6 +265,10 @@ def main() -> None:
     fp_res = both.index.search_many([Query(n) for n in fp_names], limit=10, cutoff=0.0)
     fp_rate = sum(any(m.score >= thr for m in r) for r in fp_res) / max(len(fp_names), 1)
     fp_cands = [[m.entity_id for m in r] for r in fp_res]
+    # recall / false-alert curve: the threshold at which a given share of the non-listed names alerts
+    fp_best = np.sort(np.asarray([max((m.score for m in r), default=0.0) for r in fp_res]))
+    fp_thresholds = [_threshold_at(fp_best, rate) for rate in CURVE_RATES]
+    curve: list[tuple[str, str, list[float]]] = []
 
     rows: list[tuple[str, str, int, float, float, float, str, str]] = []
     peer_fp: float | None = None
@@ -272,7 +280,13 @@ def main() -> None:
             rng.shuffle(cases)
             cases = cases[: args.rows]
         all_queries.extend(Query(c.name) for c in cases)
-        stats, cands = evaluate(idx, cases, thr)
+        stats, cands, tscores = evaluate(idx, cases, thr)
+        for kind, sel in (
+            ("variant", [c.kind == "variant" for c in cases]),
+            ("variant, rare word shared", [c.kind == "variant" and c.rare for c in cases]),
+        ):
+            ts = np.asarray([s for s, keep in zip(tscores, sel, strict=True) if keep])
+            curve.append((label, kind, [float((ts >= t).mean()) if len(ts) else 0.0 for t in fp_thresholds]))
         peer = None
         if not args.no_peer:
             sample = list(range(len(cases)))
@@ -336,6 +350,26 @@ def main() -> None:
     print(f"| index build, UN + OFAC ({len(both.index.name_text):,} names) | {build_s:.2f} s |")
     print(f"| batch queries/s, 1 process ({len(all_queries):,} queries) | {qps1:,.0f} |")
     print(f"| batch queries/s, {args.workers} processes | {qps2:,.0f} |")
+    print()
+    head = " | ".join(f"recall at {r:.1%} FP (≥ {t:.3f})" for r, t in zip(CURVE_RATES, fp_thresholds, strict=True))
+    print(f"| list | aliases | {head} |")
+    print("|---|---|" + "---:|" * len(CURVE_RATES))
+    for label, kind, recalls in curve:
+        print(f"| {label} | {kind} | " + " | ".join(f"{r:.3f}" for r in recalls) + " |")
+
+
+#: false-alert rates of the recall curve
+CURVE_RATES = (0.005, 0.01, 0.02, 0.05)
+
+
+def _threshold_at(fp_best_sorted: np.ndarray, rate: float) -> float:
+    """Lowest score threshold at which at most ``rate`` of the non-listed names alert."""
+    n = len(fp_best_sorted)
+    if not n:
+        return 0.0
+    allowed = int(rate * n)  # names allowed to score at or above the threshold
+    # the threshold sits just above the (allowed+1)-th best false-alert score
+    return float(np.nextafter(fp_best_sorted[n - allowed - 1], 2.0)) if allowed < n else 0.0
 
 
 def _clear_caches() -> None:

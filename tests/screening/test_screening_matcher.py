@@ -144,3 +144,18 @@ def test_batch_equals_single(screener: Screener) -> None:
     for n, res in zip(names, batch, strict=True):
         single = screener.screen(n)
         assert [(m.entity_id, round(m.score, 9)) for m in res] == [(m.entity_id, round(m.score, 9)) for m in single]
+
+
+def test_worker_processes_equal_one_process(screener: Screener) -> None:
+    """Forked workers return arrays; the parent builds the same matches (explanations included)."""
+    firsts = ["Ayman", "Usama", "Mohamed", "John", "Aminata", "Abdul", "Yusuf", "Ali", "Ibrahim", "Marie"]
+    lasts = ["Zawahiri", "Laden", "Haqqani", "Smith", "Diallo", "Qader", "Qasim", "Rahmani", "Saleh", "Dupont"]
+    mids = ["", "Ahmed ", "Bin ", "Al-", "Muhammad "]
+    names = [f"{f} {m}{s}" for f in firsts for m in mids for s in lasts]
+    queries = [Query(n) for n in (names * 9)[:4100]]
+    one = screener.screen_many(queries, limit=3, workers=1)
+    two = screener.screen_many(queries, limit=3, workers=2)
+    assert any(r and r[0].match for r in one)
+    key = [[(m.entity_id, round(m.score, 9), m.explanation) for m in r] for r in one[:60]]
+    assert key == [[(m.entity_id, round(m.score, 9), m.explanation) for m in r] for r in two[:60]]
+    assert [[(m.entity_id, m.score) for m in r] for r in one] == [[(m.entity_id, m.score) for m in r] for r in two]

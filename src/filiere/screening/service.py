@@ -5,6 +5,7 @@ screening of CSV files, and screening of every stored party and crypto wallet in
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import threading
@@ -67,7 +68,8 @@ class Screener:
 
     def screen_many(self, queries: Sequence[Query], limit: int = 10, workers: int = 1) -> list[list[Match]]:
         """Batch path: one compiled pass per chunk of queries (token expansions cached across the
-        batch); ``workers`` > 1 forks processes that share the index copy-on-write."""
+        batch). ``workers`` > 1 forks processes that share the index copy-on-write and return only
+        arrays (best name ids and scores per query); matches are built here, explanations lazily."""
         if workers <= 1 or len(queries) < 4000 or os.name != "posix":
             out: list[list[Match]] = []
             for i in range(0, len(queries), BATCH):
@@ -75,13 +77,25 @@ class Screener:
             return out
         import multiprocessing as mp
 
+        import numpy as np
+
         global _FORK_SCREENER
         _FORK_SCREENER = self
-        bounds = [(len(queries) * w // workers, len(queries) * (w + 1) // workers) for w in range(workers)]
+        chunks = [(a, min(a + BATCH, len(queries))) for a in range(0, len(queries), BATCH)]
         ctx = mp.get_context("fork")
-        with ctx.Pool(workers) as pool:
-            parts = pool.starmap(_screen_chunk, [(list(queries[a:b]), limit) for a, b in bounds])
-        return [r for part in parts for r in part]
+        # the index's objects move to a permanent generation: the children's garbage collections do
+        # not walk (and so copy-on-write) them
+        gc.freeze()
+        try:
+            pool = ctx.Pool(workers)
+        finally:
+            gc.unfreeze()
+        with pool:
+            parts = pool.starmap(_score_chunk, [(list(queries[a:b]), limit) for a, b in chunks])
+        out_nid = np.concatenate([p[0] for p in parts])
+        out_score = np.concatenate([p[1] for p in parts])
+        bounds = np.concatenate([p[2] for p in parts])
+        return self.index.matches(queries, out_nid, out_score, bounds, limit)
 
 
 #: queries per compiled pass
@@ -89,9 +103,9 @@ BATCH = 2048
 _FORK_SCREENER: Screener | None = None
 
 
-def _screen_chunk(queries: list[Query], limit: int) -> list[list[Match]]:
+def _score_chunk(queries: list[Query], limit: int) -> tuple[Any, Any, Any]:
     assert _FORK_SCREENER is not None
-    return _FORK_SCREENER.screen_many(queries, limit, workers=1)
+    return _FORK_SCREENER.index.score_queries(queries, limit)
 
 
 # ------------------------------------------------------------------------------------ caching
