@@ -63,7 +63,21 @@ def test_demo_runs_end_to_end(tmp_path: Path, shared_data: Path) -> None:
         check=True,
     )
     listed = json.loads(alerts.stdout)
-    items = listed["alerts"] if isinstance(listed, dict) else listed
+    items = listed.get("items", listed.get("alerts")) if isinstance(listed, dict) else listed
     assert len(items) > 0
     sources = {a["source"] for a in items}
     assert "screening" in sources
+    # the crime vectors of the sahel world: a stolen object offered for sale (PCAN), the drug scheme's
+    # trading company importing medicaments (SPLGI), ransom cashed out at an exchange (SPOVC)
+    for code, source in (("PCAN", "art"), ("SPLGI", "tbml"), ("SPOVC", "crypto")):
+        got = subprocess.run(
+            [sys.executable, "-m", "filiere.cli", "alerts", "list", "-w", str(ws), "--json", "--indicator", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        by_code = json.loads(got.stdout)
+        found = by_code.get("items", by_code.get("alerts")) if isinstance(by_code, dict) else by_code
+        assert any(a["source"] == source for a in found), (code, found)
+    assert (ws / "art_matches.csv").exists()
