@@ -20,7 +20,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -186,7 +185,7 @@ def run_peer(
         eid: {"schema": "Person" if by_id[eid].schema == "Person" else "Organization", "names": by_id[eid].names + by_id[eid].weak_names}
         for eid in need
     }  # fmt: skip
-    queries = []
+    queries: list[dict[str, object]] = []
     for c, cs in zip(cases, candidates, strict=True):
         target = entities[c.entity]
         # leave-one-out for the peer too: the query's own name is removed from the target entity
@@ -378,4 +377,4 @@ def _clear_caches() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

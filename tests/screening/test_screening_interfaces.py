@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -28,10 +29,11 @@ def loaded(workspace: Path, fixtures: Path) -> Path:
     return workspace
 
 
-def _json(args: list[str]) -> dict:  # type: ignore[type-arg]
+def _json(args: list[str]) -> dict[str, Any]:
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
 
 
 def test_lists_load_and_show(loaded: Path, fixtures: Path) -> None:

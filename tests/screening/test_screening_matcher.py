@@ -8,8 +8,8 @@ from filiere.screening.normalize import canon_token, tokenize
 from filiere.screening.service import Screener
 
 
-def _top(screener: Screener, name: str, **kw: str) -> str:
-    res = screener.screen(name, **kw)
+def _top(screener: Screener, name: str, schema: str | None = None) -> str:
+    res = screener.screen(name, schema=schema)
     assert res, f"no candidate for {name!r}"
     return res[0].entity_id
 

@@ -34,6 +34,7 @@ HONORIFICS = frozenset(
 PARTICLES = frozenset(
     """
     al el ul bin ben ibn bn bint ould wuld ag de da di du del della der den van von vom zu y e the of and et und
+    u i ur ud us un uz ush ad ar as az ash
     """.split()  # noqa: SIM905
 )
 
