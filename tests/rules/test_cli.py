@@ -17,10 +17,10 @@ HEADER = (
 
 def write_file(tmp_path: Path) -> Path:
     rows = [
-        # pass-through at 0002:P: 9,000 + 3,000 in, 11,800 out within hours (laundering)
-        "2022/09/01 08:00,001,X1,002,P,9000.00,US Dollar,9000.00,US Dollar,Wire,1",
-        "2022/09/01 09:00,001,X2,002,P,3000.00,US Dollar,3000.00,US Dollar,Wire,1",
-        "2022/09/01 13:00,002,P,003,Z,11800.00,US Dollar,11800.00,US Dollar,Wire,1",
+        # pass-through at 0002:P: 27,000 + 9,000 in, 35,400 out within hours (laundering)
+        "2022/09/01 08:00,001,X1,002,P,27000.00,US Dollar,27000.00,US Dollar,Wire,1",
+        "2022/09/01 09:00,001,X2,002,P,9000.00,US Dollar,9000.00,US Dollar,Wire,1",
+        "2022/09/01 13:00,002,P,003,Z,35400.00,US Dollar,35400.00,US Dollar,Wire,1",
         # ordinary payments
         "2022/09/01 10:00,001,A,003,B,120.00,US Dollar,120.00,US Dollar,Cheque,0",
         "2022/09/02 10:00,003,B,001,A,80.00,US Dollar,80.00,US Dollar,Credit Card,0",

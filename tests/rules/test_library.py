@@ -29,8 +29,8 @@ def structuring(amount: float) -> ContextInputs:
 
 def pass_through(out_amount: float) -> ContextInputs:
     rows = [
-        {"src": "1:X", "dst": "1:P", "amount": 9000, "h": 0},
-        {"src": "1:Y", "dst": "1:P", "amount": 3000, "h": 1},
+        {"src": "1:X", "dst": "1:P", "amount": 18000, "h": 0},
+        {"src": "1:Y", "dst": "1:P", "amount": 6000, "h": 1},
         {"src": "1:P", "dst": "1:Z", "amount": out_amount, "h": 5},
     ]
     return ContextInputs(tx(rows))
@@ -104,17 +104,18 @@ def loan_cash(cash: float) -> ContextInputs:
 def shared_phone(n_sharing: int) -> ContextInputs:
     accs = [{"account_id": f"3:W{i}", "kind": "mobile", "owner": f"p{i}"} for i in range(4)]
     pars = [{"party_id": f"p{i}", "phone": "+22370000000" if i < n_sharing else f"+2237000000{i}"} for i in range(4)]
-    rows = [{"src": "3:DONOR", "dst": "3:W0", "amount": 25}]
+    # eight donors, each paying one of the wallets, within a day
+    rows = [{"src": f"3:DONOR{j}", "dst": f"3:W{j % 3}", "amount": 25, "h": j} for j in range(8)]
     return ContextInputs(tx(rows), accounts=accounts(accs), parties=parties(pars))
 
 
 def round_amounts(amount: float) -> ContextInputs:
-    rows = [{"src": "1:R", "dst": f"1:S{i}", "amount": amount, "h": i * 10} for i in range(3)]
+    rows = [{"src": "1:R", "dst": f"1:S{i}", "amount": amount, "h": i * 10} for i in range(5)]
     return ContextInputs(tx(rows))
 
 
 def corridor(country: str) -> ContextInputs:
-    rows = [{"src": "1:A", "dst": "5:B", "amount": 8000}]
+    rows = [{"src": "1:A", "dst": "5:B", "amount": 30000}]
     acc = accounts([{"account_id": "1:A", "owner": "pa"}, {"account_id": "5:B", "owner": "pb"}])
     par = parties([{"party_id": "pa", "country": "fr"}, {"party_id": "pb", "country": country}])
     return ContextInputs(tx(rows), accounts=acc, parties=par, high_risk_countries=GLOBALS["high_risk_countries"])
@@ -128,11 +129,11 @@ def sanctions(hit: bool) -> ContextInputs:
 
 CASES: dict[str, tuple[ContextInputs, ContextInputs]] = {
     "structuring-cash": (structuring(9500), structuring(12000)),
-    "pass-through": (pass_through(11800), pass_through(3000)),
-    "rapid-dispersal": (dispersal(6), dispersal(2)),
-    "fan-in-mobile-collection": (collection(12, "mobile"), collection(12, "bank")),
-    "fan-in": (fan(9, "in"), fan(4, "in")),
-    "fan-out": (fan(9, "out"), fan(4, "out")),
+    "pass-through": (pass_through(23600), pass_through(3000)),
+    "rapid-dispersal": (dispersal(9), dispersal(2)),
+    "fan-in-mobile-collection": (collection(22, "mobile"), collection(22, "bank")),
+    "fan-in": (fan(16, "in"), fan(4, "in")),
+    "fan-out": (fan(16, "out"), fan(4, "out")),
     "npo-new-large-deposit": (npo(10, 20000), npo(200, 20000)),
     "npo-high-risk-transfer": (npo_transfer("ml"), npo_transfer("be")),
     "crypto-tagged-address": (crypto("1BadAddr"), crypto("1CleanAddr")),
@@ -161,4 +162,4 @@ def test_structuring_fires_from_the_third_deposit_only() -> None:
 
 
 def test_pass_through_fires_on_the_outgoing_transfer() -> None:
-    assert fired("pass-through", pass_through(11800)) == {"t2"}
+    assert fired("pass-through", pass_through(23600)) == {"t2"}

@@ -87,12 +87,15 @@ def backtest_cmd(
         )
         return
     table = Table(title=f"backtest on {file.name}: {tx.num_rows:,} transactions, {positives:,} laundering")
-    for col in ("rule", "alerts", "flagged tx", "true tx", "precision", "recall", "status"):
+    cols = ("rule", "alerts", "alerts/10k", "alert prec.", "flagged tx", "true tx", "precision", "recall", "status")
+    for col in cols:
         table.add_column(col, justify="left" if col in ("rule", "status") else "right")
     for s in scores:
         table.add_row(
             s.rule_id,
             f"{s.alerts:,}",
+            f"{s.alerts_per_10k:.1f}",
+            "" if s.alert_precision is None else f"{s.alert_precision:.3f}",
             f"{s.tx_flagged:,}",
             f"{s.tx_true:,}",
             "" if s.precision is None else f"{s.precision:.3f}",

@@ -51,6 +51,8 @@ EVENT_COLUMNS: dict[str, str] = {
     "party_high_risk": "owner's country is on the high-risk list",
     "party_list_hit": "owner matched a sanctions list (screening alert)",
     "party_phone_accounts": "number of accounts whose owners share the owner's phone number",
+    "party_phone": "the owner's phone number (null when none)",
+    "party_phone_parties": "number of distinct owners (parties) sharing the owner's phone number",
     "counterparty_party_id": "owner party of the counterparty account",
     "counterparty_schema": "FtM schema of the counterparty's owner",
     "counterparty_entity_type": "business role of the counterparty's owner",
@@ -140,7 +142,15 @@ def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> froze
         """
         CREATE OR REPLACE TEMP TABLE __acct_attr AS
         WITH p AS (
-            SELECT p.*, CASE WHEN p.phone IS NULL OR p.phone = '' THEN NULL ELSE p.phone END AS ph
+            SELECT p.* REPLACE (coalesce(p.entity_type,
+                       CASE lower(json_extract_string(p.properties, '$.description[0]'))
+                       WHEN 'consumer lender' THEN 'lender' WHEN 'non-profit organisation' THEN 'npo'
+                       WHEN 'mobile-money agent' THEN 'mm_agent'
+                       WHEN 'money-transfer agent' THEN 'mt_agent'
+                       WHEN 'crypto exchange' THEN 'exchange' WHEN 'art and antiquities dealer' THEN 'art_dealer'
+                       WHEN 'import-export trading company' THEN 'importer'
+                       ELSE lower(json_extract_string(p.properties, '$.description[0]')) END) AS entity_type),
+                   CASE WHEN p.phone IS NULL OR p.phone = '' THEN NULL ELSE p.phone END AS ph
             FROM __parties p
         ), a AS (
             SELECT a.account_id, a.kind, a.owner_party_id, p.schema, p.entity_type, lower(p.country) AS country,
@@ -149,7 +159,9 @@ def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> froze
             LEFT JOIN (SELECT DISTINCT party_id FROM __hits) h ON h.party_id = a.owner_party_id
         )
         SELECT a.*, lower(a.country) IN (SELECT country FROM __risk) AS high_risk,
-               CASE WHEN a.ph IS NULL THEN 1 ELSE count(*) OVER (PARTITION BY a.ph) END AS phone_accounts
+               CASE WHEN a.ph IS NULL THEN 1 ELSE count(*) OVER (PARTITION BY a.ph) END AS phone_accounts,
+               CASE WHEN a.ph IS NULL THEN 1
+                    ELSE count(DISTINCT a.owner_party_id) OVER (PARTITION BY a.ph) END AS phone_parties
         FROM a
         """
     )
@@ -183,6 +195,7 @@ def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> froze
                ma.entity_type AS party_entity_type, ma.country AS party_country,
                coalesce(ma.high_risk, FALSE) AS party_high_risk, coalesce(ma.list_hit, FALSE) AS party_list_hit,
                coalesce(ma.phone_accounts, 1) AS party_phone_accounts,
+               ma.ph AS party_phone, coalesce(ma.phone_parties, 1) AS party_phone_parties,
                coalesce(oa.owner_party_id, e.counterparty) AS counterparty_party_id,
                oa.schema AS counterparty_schema, oa.entity_type AS counterparty_entity_type,
                oa.country AS counterparty_country, coalesce(oa.high_risk, FALSE) AS counterparty_high_risk,

@@ -139,6 +139,11 @@ class Rule(BaseModel):
     indicators: list[str] = Field(default_factory=list, description="goAML report indicator codes")
     scope: Scope = "account"
     window: str | None = None
+    #: columns naming an alert's subject (e.g. ``[party_phone]``, ``[account, counterparty]``); they
+    #: also partition the window aggregates. Default: the scope's key (tx_id, account or party_id).
+    group_by: list[str] = Field(default_factory=list)
+    #: hits of one group closer than this in time form one alert (default: the window, at least 1d)
+    alert_gap: str | None = None
     when: str = "true"
     aggregates: dict[str, str] = Field(default_factory=dict)
     having: str = "true"
@@ -155,9 +160,25 @@ class Rule(BaseModel):
                 raise ValueError(f"aggregate name {name!r} must be a lower-case identifier")
         return v
 
+    @field_validator("group_by")
+    @classmethod
+    def _group_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                raise ValueError(f"group_by column {name!r} must be a lower-case identifier")
+        return v
+
     @property
     def window_s(self) -> int | None:
         return window_seconds(self.window, f"{self.source or self.id}: window")
+
+    @property
+    def alert_gap_s(self) -> int:
+        """Hits of one group at most this far apart (seconds) make one alert."""
+        gap = window_seconds(self.alert_gap, f"{self.source or self.id}: alert_gap")
+        if gap is not None:
+            return gap
+        return max(self.window_s or 0, 86400)
 
     def fingerprint(self) -> str:
         body = self.model_dump(exclude={"source"})

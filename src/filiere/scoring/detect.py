@@ -53,6 +53,32 @@ log = logging.getLogger(__name__)
 SEVERITY_SCORE = {"low": 0.3, "medium": 0.5, "high": 0.75, "critical": 0.95}
 
 
+@dataclass(frozen=True, slots=True)
+class AlertBudget:
+    """How many alerts one ``detect`` run may write (highest scores / severities first).
+
+    Set in ``filiere.yml`` under ``scoring: {detect: {...}}``. Budgets are per 10,000 transactions
+    of the run, with a floor so that small workspaces still see their best alerts.
+    """
+
+    model_per_10k: float = 10.0
+    rules_per_10k: float = 20.0
+    minimum: int = 20
+    #: alerts (best first) whose pattern instances are computed (the rest link to their transactions)
+    pattern_alerts: int = 50
+
+    def cap(self, per_10k: float, n_tx: int) -> int:
+        return max(self.minimum, int(per_10k * n_tx / 10_000))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertBudget:
+        cfg = dict(settings.area("scoring").get("detect") or {})
+        unknown = set(cfg) - set(cls.__slots__)
+        if unknown:
+            raise UserInputError(f"filiere.yml scoring.detect: unknown keys {sorted(unknown)}")
+        return cls(**cfg)
+
+
 @dataclass
 class DetectReport:
     model_version: str
@@ -63,6 +89,11 @@ class DetectReport:
     inserted: int
     seconds: float
     rule_hits: dict[str, int] = field(default_factory=dict)
+    #: groups above the threshold / rule alerts before the budget cut
+    model_candidates: int = 0
+    rule_candidates: int = 0
+    rule_alerts_by_rule: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -76,18 +107,22 @@ def _cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def store_inputs(settings: Settings) -> ContextInputs:
     """Transactions (time-sorted), accounts, parties and screening hits of the workspace."""
+    g = load_global_params()
+    rules_cfg = settings.area("rules")
+    min_score = float((rules_cfg.get("params") or {}).get("list_hit_min_score", g.get("list_hit_min_score", 0.0)))
     with open_store(settings, read_only=False) as store:
         tx = store.query_arrow("SELECT * FROM transactions ORDER BY ts, source_row, tx_id")
         accounts = store.query_arrow("SELECT * FROM accounts")
         parties = store.query_arrow("SELECT * FROM parties")
+        # a list hit for the rules: a screening alert not dismissed, at or above the minimum score
         hits = store.query(
-            "SELECT DISTINCT unnest(party_ids) FROM alerts WHERE source = 'screening' AND party_ids IS NOT NULL"
+            "SELECT DISTINCT unnest(party_ids) FROM alerts WHERE source = 'screening' AND party_ids IS NOT NULL "
+            "AND coalesce(score, 1.0) >= ? AND coalesce(disposition, '') <> 'false_positive'",
+            [min_score],
         )
     if tx.num_rows == 0:
         raise UserInputError(f"workspace {settings.workspace} holds no transactions: run `filiere ingest` first")
     tx = _cast(tx, TRANSACTION_SCHEMA)
-    g = load_global_params()
-    rules_cfg = settings.area("rules")
     tagged = None
     crypto = settings.shared_data / "crypto"
     if crypto.exists():
@@ -209,27 +244,36 @@ def detect(
     settings: Settings,
     model: ScoringModel | None = None,
     *,
-    max_pattern_alerts: int = 2000,
+    max_pattern_alerts: int | None = None,
     rule_alerts: bool = True,
+    budget: AlertBudget | None = None,
 ) -> DetectReport:
     """Score every transaction of the workspace with the current model, run the rules, write alerts.
 
     Idempotent: an alert's key is its source, subject and day, so a second run adds nothing new.
     """
     t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    budget = budget or AlertBudget.from_settings(settings)
+    if max_pattern_alerts is not None:
+        budget = AlertBudget(budget.model_per_10k, budget.rules_per_10k, budget.minimum, max_pattern_alerts)
     model = model or load_current_model(settings)
     inputs = store_inputs(settings)
     tx = inputs.transactions
+    stages["load"] = time.perf_counter() - t0
     rules, params = workspace_rules(settings)
     graph = bool(model.meta.get("config", {}).get("graph", True))
     fs = build_features(inputs, rules=rules, global_params=params, graph=graph)
+    stages["features"] = time.perf_counter() - t0 - sum(stages.values())
     X = to_matrix(model.prepare(fs.table), model.feature_names)
     scores = model.predict(X)
     flagged = scores >= model.threshold
+    stages["score"] = time.perf_counter() - t0 - sum(stages.values())
     hits = fs.rule_run.hits if fs.rule_run is not None else None
     rules_by_id = {r.id: r for r in rules}
     tx_rules = _rules_per_tx(hits)
-    groups = _group_alert_rows(tx, scores, flagged)
+    all_groups = _group_alert_rows(tx, scores, flagged)
+    groups = all_groups[: budget.cap(budget.model_per_10k, tx.num_rows)]
     tops = np.array([g["top"] for g in groups], dtype=np.int64)
     expl = model.explain_matrix(X[tops]) if len(tops) else []
     graph_cfg = _graph_config()
@@ -239,7 +283,7 @@ def detect(
         fired = sorted({rid for t in g["tx_ids"] for rid in tx_rules.get(t, ())})
         rule_items = [_rule_item(rules_by_id[r]) for r in fired if r in rules_by_id]
         codes = sorted({c for r in fired if r in rules_by_id for c in rules_by_id[r].indicators})
-        patterns = _patterns_for(tx, ts_us, int(g["top"]), graph_cfg) if graph_cfg and k < max_pattern_alerts else []
+        patterns = _patterns_for(tx, ts_us, int(g["top"]), graph_cfg) if graph_cfg and k < budget.pattern_alerts else []
         feats = [c.as_dict() for c in expl[k]]
         top_words = "; ".join(c["description"] for c in feats[:3])
         n = len(g["tx_ids"])
@@ -268,17 +312,25 @@ def detect(
                 event_ts=g["first_ts"],
             )
         )
+    stages["model_alerts"] = time.perf_counter() - t0 - sum(stages.values())
     n_rule_alerts = 0
+    rule_candidates = 0
+    by_rule: dict[str, int] = {}
     rule_hit_counts: dict[str, int] = {}
-    if rule_alerts and hits is not None and hits.num_rows:
-        ralerts = _rule_alerts(hits, rules_by_id)
+    if hits is not None and hits.num_rows:
+        counts = pc.value_counts(hits.column("rule_id")).to_pylist()
+        rule_hit_counts = {str(d["values"]): int(d["counts"]) for d in counts}
+    if rule_alerts and fs.rule_run is not None and fs.rule_run.alerts.num_rows:
+        rule_candidates = fs.rule_run.alerts.num_rows
+        ralerts = rule_alerts_from(fs.rule_run.alerts, rules_by_id, budget.cap(budget.rules_per_10k, tx.num_rows))
         n_rule_alerts = len(ralerts)
+        for a in ralerts:
+            by_rule[a.rule_ids[0]] = by_rule.get(a.rule_ids[0], 0) + 1
         alerts.extend(ralerts)
-        for rid in hits.column("rule_id").to_pylist():
-            rule_hit_counts[rid] = rule_hit_counts.get(rid, 0) + 1
     with open_store(settings) as store:
         inserted = insert_alerts(store, alerts)
         _write_scores(store, tx, scores, model.version)
+    stages["write"] = time.perf_counter() - t0 - sum(stages.values())
     return DetectReport(
         model_version=model.version,
         transactions=tx.num_rows,
@@ -288,6 +340,10 @@ def detect(
         inserted=inserted,
         seconds=time.perf_counter() - t0,
         rule_hits=rule_hit_counts,
+        model_candidates=len(all_groups),
+        rule_candidates=rule_candidates,
+        rule_alerts_by_rule=by_rule,
+        stage_seconds={k: round(v, 2) for k, v in stages.items()},
     )
 
 
@@ -321,29 +377,28 @@ def _rules_per_tx(hits: pa.Table | None) -> dict[str, set[str]]:
     return out
 
 
-def _rule_alerts(hits: pa.Table, rules_by_id: dict[str, Rule]) -> list[AlertRecord]:
-    """One alert per rule, group (account/party/transaction) and day."""
-    con = duckdb.connect()
-    try:
-        con.register("__h", hits)
-        rel = con.sql(
-            """
-            SELECT rule_id, group_key, CAST(ts AS DATE) AS day, min(ts) AS first_ts,
-                   list(DISTINCT tx_id) AS tx_ids, list(DISTINCT account) AS accounts,
-                   arg_max("values", ts) AS last_values, sum(amount_usd) AS usd
-            FROM __h GROUP BY rule_id, group_key, day ORDER BY rule_id, group_key, day
-            """
-        )
-        fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
-        rows = fetch().to_pylist()
-    finally:
-        con.close()
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def rule_alerts_from(alerts: pa.Table, rules_by_id: dict[str, Rule], cap: int | None = None) -> list[AlertRecord]:
+    """Alert records from the rule engine's grouped alerts (:data:`filiere.rules.engine.ALERTS_SCHEMA`):
+    one per rule, group and episode, listing the member transactions. With ``cap``, the most severe
+    first, then the largest amounts."""
+    rows = [r for r in alerts.to_pylist() if r["rule_id"] in rules_by_id]
+    rows.sort(key=lambda r: (SEVERITY_RANK[rules_by_id[r["rule_id"]].severity], -(r["amount_usd"] or 0.0)))
+    if cap is not None:
+        rows = rows[:cap]
     out: list[AlertRecord] = []
     for r in rows:
         rule = rules_by_id[r["rule_id"]]
-        values = json.loads(r["last_values"]) if r["last_values"] else None
-        n = len(r["tx_ids"])
-        summary = f"{rule.title}: {n} transaction{'s' if n > 1 else ''} on {r['day']} ({r['group_key']})."
+        values = json.loads(r["values"]) if r["values"] else None
+        n = int(r["members"])
+        day0, day1 = r["first_ts"].date(), r["last_ts"].date()
+        when = str(day0) if day0 == day1 else f"{day0} to {day1}"
+        summary = (
+            f"{rule.title}: {r['group_key']}, {when}: {n} transaction{'s' if n > 1 else ''} "
+            f"({r['amount_usd'] or 0.0:,.0f} USD), {r['triggers']} of them past the threshold."
+        )
         if values:
             summary += " " + ", ".join(f"{k} = {_fmt(v)}" for k, v in values.items()) + "."
         out.append(
@@ -352,14 +407,27 @@ def _rule_alerts(hits: pa.Table, rules_by_id: dict[str, Rule]) -> list[AlertReco
                 title=rule.title,
                 score=SEVERITY_SCORE[rule.severity],
                 severity=rule.severity,
-                dedup_key=f"{rule.id}|{r['group_key']}|{r['day']}",
+                dedup_key=f"{rule.id}|{r['group_key']}|{r['first_ts'].isoformat()}",
                 typology=rule.typology,
                 vector=rule.vector,
                 indicator_codes=list(rule.indicators),
                 rule_ids=[rule.id],
-                tx_ids=sorted(r["tx_ids"]),
+                tx_ids=list(r["tx_ids"]),
                 account_ids=sorted(a for a in r["accounts"] if a),
-                explanation={"summary": summary, "features": [], "rules": [_rule_item(rule, values)], "patterns": []},
+                explanation={
+                    "summary": summary,
+                    "features": [],
+                    "rules": [_rule_item(rule, values)],
+                    "patterns": [],
+                    "group": {
+                        "key": r["group_key"],
+                        "first_ts": r["first_ts"].isoformat(),
+                        "last_ts": r["last_ts"].isoformat(),
+                        "members": n,
+                        "triggers": list(r["trigger_tx_ids"])[:200],
+                        "amount_usd": r["amount_usd"],
+                    },
+                },
                 event_ts=r["first_ts"],
             )
         )
