@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from filiere.api.app import create_app
+    from filiere.realtime.api import FastPath
 
     settings = settings_for(workspace)
     areas = dict(settings.areas)
@@ -30,7 +31,7 @@ def serve(
     settings = settings.model_copy(update={"areas": areas})
     app = create_app(settings, web=False)
     console.print(f"filiere real-time service on http://{host}:{port}/v1/transactions")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(FastPath(app), host=host, port=port, log_level="warning", access_log=False)
 
 
 @realtime_app.command("status")
