@@ -53,6 +53,9 @@ def test_normalisation() -> None:
     assert canon_token("dhawahri") == canon_token("zawahri")
     assert canon_token("youssef") == canon_token("yusef")
     assert canon_token("qasim") == canon_token("kasim")
+    # assimilated articles and linking vowels of hyphenated forms are particles
+    assert [t.text for t in tokenize("Shams-ur-Rahman")] == ["shams", "rahman"]
+    assert [t.text for t in tokenize("Jama'at-i-Dawat")] == ["jamaat", "dawat"]
 
 
 def test_transliteration_confusions_are_forgiven() -> None:

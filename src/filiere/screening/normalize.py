@@ -136,10 +136,11 @@ def _org_strip(text: str) -> str:
 def name_words(text: str, schema: str | None = None) -> tuple[list[str], str]:
     """Latin words of a name after dropping honorifics, particles and (non-persons) legal forms."""
     script = script_of(text)
-    latin = to_latin(text)
+    # apostrophes go first: "jama'at" is one word, not "jama" + the legal form "AT"
+    latin = to_latin(text).replace("'", "").replace("?", "")
     if schema not in ("Person",):
         latin = _org_strip(latin)
-    words = [w for w in _NON_ALNUM.split(latin.replace("'", "").replace("?", "")) if w]
+    words = [w for w in _NON_ALNUM.split(latin) if w]
     if script == "arabic":
         # the article is written attached: "alzwahry" → "zwahry"
         words = [w[2:] if w.startswith("al") and len(w) > 4 else w for w in words]
