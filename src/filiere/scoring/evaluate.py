@@ -287,7 +287,12 @@ def evaluate_inputs(
             "two_stage": fitted.stage1 is not None,
             "trees": int(fitted.booster.num_trees()),
             "rules_ran": [c.rule.id for c in fs.rule_run.compiled] if fs.rule_run else [],
-            "timings": {**fs.timings, "features_s": t_features, "train_s": t_train},
+            "timings": {
+                **fs.timings,
+                "features_s": t_features,
+                "train_s": t_train,
+                **{f"fit_{k}": v for k, v in fitted.timings.items()},
+            },
             "train_split_ts_max": str(tx.column("ts")[split.train.stop - 1]) if split.train.stop else None,
             "test_split_ts_min": str(tx.column("ts")[split.test.start]) if split.test.stop > split.test.start else None,
         }
