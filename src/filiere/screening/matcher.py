@@ -246,13 +246,15 @@ class _Explainer:
 
     index: NameIndex
     query: Query
-    prep: _Prepared
+    prep: _Prepared | None  # None: prepared again when read (scores computed in a worker process)
     nid: int
     base: float
     qualifiers: list[Feature]
 
     def __call__(self) -> list[Feature]:
-        name = self.index.name_feature(self.query, self.prep, self.nid)
+        prep = self.prep if self.prep is not None else self.index.prepare(self.query)
+        assert prep is not None
+        name = self.index.name_feature(self.query, prep, self.nid)
         name.value = self.base
         return [name, *self.qualifiers]
 
@@ -357,7 +359,6 @@ class NameIndex:
         self.params = self.config.kernel_params(self.idf_max)
         self._scr = np.zeros(len(self.v_canon), dtype=np.int64)
         self._acc = np.zeros(n_names, dtype=np.float64)
-        self._pairs = (np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64), np.empty(64, dtype=np.float64))
         # blocking keys → vocabulary ids (joined forms: exact and skeleton keys only)
         self.by_skel: dict[str, list[int]] = {}
         self.by_phon: dict[str, list[int]] = {}
@@ -518,7 +519,8 @@ class NameIndex:
 
     def align(self, p: _Prepared, nid: int) -> _Aligned:
         """The alignment behind a score, for its explanation (same compiled code as the search)."""
-        pu, pn, ps = self._pairs
+        # own pair buffers: explanations are built lazily, possibly while another thread searches
+        pu, pn, ps = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64), np.empty(64, dtype=np.float64)
         score, npairs, _qm, _nm = _k.explain_pair(
             p.cover, p.weight, p.total, p.e_unit, p.e_vid, p.e_sim, nid, self._scr,
             self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos, self.idf, self.name_wtot, self.params,
@@ -561,11 +563,34 @@ class NameIndex:
         excludes: Sequence[Collection[int]] | None = None,
     ) -> list[list[Match]]:
         """:meth:`search` for a batch: one compiled pass; Python builds only the reported matches."""
-        cutoff = self.config.cutoff if cutoff is None else cutoff
         preps = [self.prepare(q) for q in queries]
-        n_out = max(limit + 4, 12)
-        out_nid, out_score = self.score_batch(preps, n_out, excludes)
+        out_nid, out_score = self.score_batch(preps, max(limit + 4, 12), excludes)
         bounds = np.asarray([p.bound if p is not None else np.inf for p in preps], dtype=np.float64)
+        return self.matches(queries, out_nid, out_score, bounds, limit, cutoff, preps)
+
+    def score_queries(
+        self, queries: Sequence[Query], limit: int = 10, excludes: Sequence[Collection[int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The compiled part of :meth:`search_many`, as compact arrays: per query the best names
+        (``nid``, −1 padded) and name scores, and the most its qualifiers can add (``inf``: no
+        tokens). A worker process returns these; :meth:`matches` turns them into matches."""
+        preps = [self.prepare(q) for q in queries]
+        out_nid, out_score = self.score_batch(preps, max(limit + 4, 12), excludes)
+        bounds = np.asarray([p.bound if p is not None else np.inf for p in preps], dtype=np.float64)
+        return out_nid, out_score, bounds
+
+    def matches(
+        self,
+        queries: Sequence[Query],
+        out_nid: np.ndarray,
+        out_score: np.ndarray,
+        bounds: np.ndarray,
+        limit: int = 10,
+        cutoff: float | None = None,
+        preps: Sequence[_Prepared | None] | None = None,
+    ) -> list[list[Match]]:
+        """Matches from :meth:`score_queries`' arrays: qualifiers applied, explanations left lazy."""
+        cutoff = self.config.cutoff if cutoff is None else cutoff
         keep = (out_nid >= 0) & (out_score >= cutoff - bounds[:, None])
         results: list[list[Match]] = [[] for _ in queries]
         rows, cols = np.nonzero(keep)
@@ -581,8 +606,7 @@ class NameIndex:
             score, feats = self._qualify(q, sc, nid, base)
             if score < cutoff:
                 continue
-            p = preps[qi]
-            assert p is not None
+            p = preps[qi] if preps is not None else None
             results[qi].append(
                 Match(
                     ent.entity_id,
