@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from filiere.config import load_settings
+from filiere.store import open_store
+
 from .test_durability import _normalised, _service
 from .test_service import tx
 
@@ -181,3 +184,36 @@ def test_ids_beyond_retention_are_answered_from_the_store(rt_template: dict[str,
     assert held == 1  # only T3 is within a day of the latest transaction
     assert all(a["duplicate"] for a in again)
     assert [a["seq"] for a in again] == [a["seq"] for a in first]
+
+
+def test_drain_keeps_the_first_row_of_an_id_resubmitted_beyond_retention(
+    rt_template: dict[str, Any], tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(rt_template["workspace"], ws)
+    early = _normalised([tx(1, timestamp="2022-09-11T00:00:00")])
+    late = _normalised([tx(3, timestamp="2022-09-20T00:00:00")])
+    later_again = _normalised([tx(1, timestamp="2022-09-21T00:00:00"), tx(4, timestamp="2022-09-21T00:01:00")])
+
+    async def go() -> tuple[int, list[dict[str, Any]]]:
+        svc = _service(ws)
+        svc.config.retention_days = 1.0
+        await svc.ensure_started()
+        first = await svc.submit(early)
+        await svc.submit(late)
+        await svc.flush()
+        svc._evict_ids()
+        second = await svc.submit(later_again)  # T1 not recognised (later time): scored again
+        await svc.flush()
+        await svc.stop()
+        return int(first[0]["seq"]), second
+
+    seq1, second = asyncio.run(go())
+    assert not second[0].get("duplicate") and second[0]["seq"] != seq1
+    with open_store(load_settings(ws)) as store:
+        rows = store.query("SELECT tx_id, seq FROM realtime_tx WHERE tx_id LIKE 'T%' ORDER BY seq")
+        n_tx = store.scalar("SELECT count(*) FROM transactions WHERE tx_id = ?", [early[0]["id"]])
+    ids = [r[0] for r in rows]
+    assert ids.count(early[0]["id"]) == 1 and (early[0]["id"], seq1) in rows  # the first row stays
+    assert later_again[1]["id"] in ids  # the rest of that batch is stored
+    assert n_tx == 1
