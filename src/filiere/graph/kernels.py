@@ -662,3 +662,51 @@ def process(
             out[row, O_ST_DBANK] = db
             out[row, O_ST_SCOUNT] = sc
             out[row, O_ST_SRECV] = sr
+
+
+@njit(cache=True, nogil=True)
+def process_new(
+    Ei: np.ndarray,
+    Ef: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    S: np.ndarray,
+    G: np.ndarray,
+    Pi: np.ndarray,
+    Pf: np.ndarray,
+    out: np.ndarray,
+    g0: int,
+    ts: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    cash: np.ndarray,
+    bank: np.ndarray,
+    amount: np.ndarray,
+    k0: int,
+    k1: int,
+    max_w: int,
+) -> int:
+    """Write new edges ``k0 .. k1-1`` (edge ids ``g0 + k``) to their ring slots and process each one
+    before writing the next, features into ``out[k]``.
+
+    Stops at the first edge whose slot still holds an edge inside the largest window ``max_w`` and
+    returns its ``k`` (the caller grows the ring, as :meth:`StreamingEngine.update` would, and calls
+    again from there); returns ``k1`` when all were processed.
+    """
+    cap = Pi[P_CAP]
+    for k in range(k0, k1):
+        g = g0 + k
+        t = ts[k]
+        sl = g % cap
+        if g >= cap and Ei[sl, TS] >= t - max_w:
+            return k
+        for j in range(NE):
+            Ei[sl, j] = 0
+        Ei[sl, TS] = t
+        Ei[sl, SRC] = src[k]
+        Ei[sl, DST] = dst[k]
+        Ei[sl, CASH] = cash[k]
+        Ei[sl, BANK] = bank[k]
+        Ef[sl] = amount[k]
+        process(Ei, Ef, A, B, S, G, Pi, Pf, out[k : k + 1], g, g + 1)
+    return k1

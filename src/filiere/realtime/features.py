@@ -158,23 +158,6 @@ class _Slots:
         return len(self.index)
 
 
-class _Edge:
-    """One transaction as the streaming engine reads it (attributes: no dict per transaction)."""
-
-    __slots__ = ("amount_paid", "amount_received", "from_account", "from_bank", "payment_format", "to_account",
-                 "ts", "tx_id")  # fmt: skip
-
-    def __init__(self) -> None:
-        self.tx_id: Any = None
-        self.ts = 0
-        self.from_account = ""
-        self.to_account = ""
-        self.from_bank = ""
-        self.payment_format = ""
-        self.amount_paid = 0.0
-        self.amount_received = 0.0
-
-
 class OnlineFeatures:
     """Running state over every transaction seen; :meth:`step_many` adds a micro-batch.
 
@@ -195,6 +178,8 @@ class OnlineFeatures:
         self.names: list[str] = [*RAW_FEATURES, *HISTORY_FEATURES, *self.pattern_names]
         self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self._pattern_direct = self.pattern_names == self.engine.feature_names
+        engine_cols = {n: i for i, n in enumerate(self.engine.feature_names)}
+        self._pattern_cols = np.array([engine_cols[n] for n in self.pattern_names], dtype=np.int64)
         self.rates = dict(usd_rates or DEFAULT_USD_RATES)
         self.retention_us = int(retention_days * _DAY_US)
         self.accounts = _Slots(_FRESH)
@@ -323,23 +308,20 @@ class OnlineFeatures:
             usd,
             X[:, self._nraw : self._nraw + self._nhist],
         )
-        # pattern engine, one transaction at a time (its compiled kernel links each edge)
+        # pattern engine: the whole micro-batch through one compiled kernel call (no GIL held)
+        pat = self.engine.update_many(
+            {
+                "ts": eff,
+                "from_account": src,
+                "to_account": dst,
+                "from_bank": fb,
+                "payment_format": [r["payment_format"] for r in recs],
+                "amount_paid": paid,
+                "amount_received": received,
+            }
+        )
         off = self._nraw + self._nhist
-        update = self.engine.update
-        edge = _Edge()
-        eff_list = eff.tolist()
-        direct = self._pattern_direct
-        for i, rec in enumerate(recs):
-            edge.tx_id = rec["id"]
-            edge.ts = eff_list[i]
-            edge.from_account = src[i]
-            edge.to_account = dst[i]
-            edge.from_bank = fb[i]
-            edge.payment_format = rec["payment_format"]
-            edge.amount_paid = rec["amount_paid"]
-            edge.amount_received = rec["amount_received"]
-            pat = update(edge)
-            X[i, off:] = list(pat.values()) if direct else [pat[k] for k in self.pattern_names]
+        X[:, off:] = pat if self._pattern_direct else pat[:, self._pattern_cols]
 
     def sweep(self, now_us: int) -> None:
         """Forget accounts and pairs with no transaction since ``now_us - retention``."""
