@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -121,21 +122,29 @@ def main() -> None:
     ap.add_argument("--gfp-batch", type=int, default=2048)
     ap.add_argument("--no-gfp", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--propagate-extra",
+        action="store_true",
+        help="filiere's second stage also gets sums/mean/age of earlier suspicion (TrainConfig.propagate_extra)",
+    )
     args = ap.parse_args()
 
     from filiere.scenario import generate
     from filiere.scoring.evaluate import evaluate_file
+    from filiere.scoring.model import TrainConfig
 
     seeds = [int(s) for s in args.seeds.split(",")]
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="filiere-bench-detection-"))
     results: list[dict[str, Any]] = []
+    cfg = TrainConfig(propagate_extra=args.propagate_extra)
     for template in args.templates.split(","):
         for k, seed in enumerate(seeds):
             d = work / f"{template}-{args.rows}-{seed}"
             if not (d / "transactions.csv").exists():
                 generate(template, args.rows, seed, d)
+            load_start = os.getloadavg()[0]
             t0 = time.perf_counter()
-            r = evaluate_file(d / "transactions.csv", "amlworld", out_dir=d, baseline=False)
+            r = evaluate_file(d / "transactions.csv", "amlworld", out_dir=d, baseline=False, config=cfg)
             e2e = time.perf_counter() - t0
             row: dict[str, Any] = {
                 "template": template,
@@ -151,6 +160,11 @@ def main() -> None:
                 "recall_untyped": r["recall_untyped"],
                 "alerts_per_10k": r["alerts_per_10k"],
                 "e2e_seconds": e2e,
+                "load_avg_start": load_start,
+                "load_avg_end": os.getloadavg()[0],
+                "recall_by_pattern": r.get("recall_by_pattern"),
+                "positives_typed": r.get("positives_typed"),
+                "positives_untyped": r.get("positives_untyped"),
                 "timings": r["timings"],
             }
             if not args.no_gfp:

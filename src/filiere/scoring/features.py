@@ -69,6 +69,15 @@ PROPAGATED_DOCS: dict[str, str] = {
     "r_prev_out_max_p": "highest first-stage suspicion of the payments the receiver made earlier",
 }
 PROPAGATED_FEATURES = tuple(PROPAGATED_DOCS)
+#: further account-suspicion columns (``TrainConfig.propagate_extra``; not computed by the real-time
+#: service yet)
+PROPAGATED_EXTRA_DOCS: dict[str, str] = {
+    "s_prev_sum_p": "sum of the first-stage suspicion of the sender's earlier transactions",
+    "s_prev_mean_p": "average first-stage suspicion of the sender's earlier transactions",
+    "s_prev_max_age_h": "hours since the sender's most suspicious earlier transaction",
+    "r_prev_sum_p": "sum of the first-stage suspicion of the receiver's earlier transactions",
+}
+PROPAGATED_EXTRA = tuple(PROPAGATED_EXTRA_DOCS)
 #: columns carried in the feature table for propagation (not model features)
 KEY_COLUMNS = ("ts", "from_account", "to_account")
 RAW_FEATURES = tuple(RAW_DOCS)
@@ -294,12 +303,13 @@ def _align(feats: pa.Table, tx: pa.Table) -> pa.Table:
         con.close()
 
 
-def propagate(table: pa.Table, p1: np.ndarray) -> pa.Table:
+def propagate(table: pa.Table, p1: np.ndarray, *, extra: bool = False) -> pa.Table:
     """Account-suspicion features from first-stage scores ``p1`` (rows of ``table``, time-sorted).
 
     For each transaction, the highest ``p1`` among the *earlier* transactions (strictly before its
     time) of its sender and of its receiver: dirty money received days ago makes a later payment
     from the same account suspect (AMLworld's untyped integration payments). Causal by construction.
+    ``extra`` adds :data:`PROPAGATED_EXTRA` (sums, mean, time since the most suspicious transaction).
     """
     con = duckdb.connect()
     try:
@@ -316,9 +326,15 @@ def propagate(table: pa.Table, p1: np.ndarray) -> pa.Table:
                 }
             ),
         )
+        extra_cols = (
+            ", coalesce(s.prev_sum, 0) AS s_prev_sum_p, coalesce(s.prev_mean, 0) AS s_prev_mean_p, "
+            "s.prev_max_age_h AS s_prev_max_age_h, coalesce(r.prev_sum, 0) AS r_prev_sum_p"
+            if extra
+            else ""
+        )
         return _fetch(
             con,
-            """
+            f"""
             WITH e AS (
                 SELECT rn, ts, a AS acc, 'out' AS dir, p FROM __p
                 UNION ALL SELECT rn, ts, b AS acc, 'in' AS dir, p FROM __p
@@ -326,13 +342,16 @@ def propagate(table: pa.Table, p1: np.ndarray) -> pa.Table:
                 SELECT rn, dir,
                        max(p) OVER w AS prev_max,
                        max(p) FILTER (WHERE dir = 'in') OVER w AS prev_in_max,
-                       max(p) FILTER (WHERE dir = 'out') OVER w AS prev_out_max
+                       max(p) FILTER (WHERE dir = 'out') OVER w AS prev_out_max,
+                       sum(p) OVER w AS prev_sum, avg(p) OVER w AS prev_mean,
+                       date_diff('second', arg_max(ts, p) OVER w, ts) / 3600.0 AS prev_max_age_h
                 FROM e
                 WINDOW w AS (PARTITION BY acc ORDER BY ts
                              RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING)
             )
             SELECT coalesce(s.prev_max, 0) AS s_prev_max_p, coalesce(s.prev_in_max, 0) AS s_prev_in_max_p,
                    coalesce(r.prev_max, 0) AS r_prev_max_p, coalesce(r.prev_out_max, 0) AS r_prev_out_max_p
+                   {extra_cols}
             FROM w s JOIN w r ON r.rn = s.rn AND r.dir = 'in'
             WHERE s.dir = 'out' ORDER BY s.rn
             """,

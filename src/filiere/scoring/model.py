@@ -24,7 +24,14 @@ from pydantic import BaseModel, ConfigDict
 from filiere._lazy import require
 from filiere.config import Settings
 from filiere.errors import NotFoundError, UserInputError
-from filiere.scoring.features import PROPAGATED_DOCS, PROPAGATED_FEATURES, propagate, to_matrix
+from filiere.scoring.features import (
+    PROPAGATED_DOCS,
+    PROPAGATED_EXTRA,
+    PROPAGATED_EXTRA_DOCS,
+    PROPAGATED_FEATURES,
+    propagate,
+    to_matrix,
+)
 
 MODELS_DIR = "models"
 CURRENT_FILE = "current.json"
@@ -55,6 +62,8 @@ class TrainConfig(BaseModel):
     two_stage: bool = True
     #: time blocks for the first stage's out-of-fold scores on the training rows
     oof_folds: int = 3
+    #: second stage also gets sums/mean/age of the earlier suspicion (PROPAGATED_EXTRA)
+    propagate_extra: bool = False
     #: LightGBM threads; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made 2 threads
     #: 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100 rounds)
     threads: int = 1
@@ -197,12 +206,15 @@ class ScoringModel:
     def prepare(self, features: pa.Table) -> pa.Table:
         """Add the propagated account-suspicion columns a two-stage model needs (time-sorted rows with
         ``ts``, ``from_account``, ``to_account``); a table that has them is returned unchanged."""
-        if self.stage1 is None or all(c in features.column_names for c in PROPAGATED_FEATURES):
+        extra = any(c in self.feature_names for c in PROPAGATED_EXTRA)
+        wanted = [*PROPAGATED_FEATURES, *(PROPAGATED_EXTRA if extra else ())]
+        if self.stage1 is None or all(c in features.column_names for c in wanted):
             return features
         p1 = np.asarray(self.stage1.predict(to_matrix(features, self.stage1_names), num_threads=2))
-        prop = propagate(features, p1)
-        for c in PROPAGATED_FEATURES:
-            features = features.append_column(c, prop.column(c))
+        prop = propagate(features, p1, extra=extra)
+        for c in wanted:
+            if c not in features.column_names:
+                features = features.append_column(c, prop.column(c))
         return features
 
     def predict(self, features: pa.Table | np.ndarray) -> np.ndarray:
@@ -436,11 +448,12 @@ def fit(
     del X_train_all
     p1[n_train:] = _predict_slices(stage1, table, names, n_train, n, config.threads)
     lap("predict_s")
-    prop = propagate(table, p1)
+    prop = propagate(table, p1, extra=config.propagate_extra)
+    added = [*PROPAGATED_FEATURES, *(PROPAGATED_EXTRA if config.propagate_extra else ())]
     t2 = table
-    for c in PROPAGATED_FEATURES:
+    for c in added:
         t2 = t2.append_column(c, prop.column(c))
-    names2 = [*names, *PROPAGATED_FEATURES]
+    names2 = [*names, *added]
     lap("propagate_s")
     X_va2 = to_matrix(t2.slice(n_train, n_val), names2)
     b2 = train_booster(to_matrix(t2.slice(0, n_train), names2), y[:n_train], X_va2, y[val], names2, categorical, config)
@@ -450,5 +463,13 @@ def fit(
     p_after = _predict_slices(b2, t2, names2, n_train, n, config.threads)
     lap("predict_s")
     return Fitted(
-        b2, names2, thr, p_val, p_after, stage1=stage1, stage1_names=names, docs=dict(PROPAGATED_DOCS), timings=tm
+        b2,
+        names2,
+        thr,
+        p_val,
+        p_after,
+        stage1=stage1,
+        stage1_names=names,
+        docs={**PROPAGATED_DOCS, **PROPAGATED_EXTRA_DOCS},
+        timings=tm,
     )
