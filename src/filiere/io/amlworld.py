@@ -123,60 +123,60 @@ def _lines(path: Path, expected_header: tuple[str, ...], chunk_bytes: int) -> It
                 break
 
 
-def _transform_sql(prefix: str, file_id: str) -> str:
+def _transform_sql(prefix: str, file_id: str, *, utf8: bool) -> str:
+    """One query over ``__lines(n, b)``: every line parsed, validated and given a quarantine reason.
+
+    ``utf8``: ``b`` is already text (the piece decoded as UTF-8 as a whole); otherwise it is binary
+    and each line is decoded on its own, a line that is not UTF-8 getting ``s = NULL``. The checks
+    are evaluated once per line into a code (the first failing check); reason, field and location
+    are derived from that code only for the (rare) bad lines.
+    """
     f = [f"trim(p[{i + 1}])" for i in range(11)]
     rj, rc = currency_joins("rcur_raw", "rc")
     pj, pcode = currency_joins("pcur_raw", "pcc")
     fmts = "[" + ", ".join(f"'{x}'" for x in DATE_FORMATS) + "]"
     checks: list[tuple[str, str, str]] = [  # (condition for a bad row, field, reason)
-        ("s IS NULL", "''", "'bad encoding: not UTF-8'"),
-        ("len(p) <> 11", "''", "'wrong column count: ' || len(p) || ' columns, expected 11'"),
-        ("c1 = ''", "'ts'", "'missing field'"),
-        ("ts IS NULL", "'ts'", "'bad date: ' || c1"),
-        ("c2 = ''", "'from_bank'", "'missing field'"),
-        ("c3 = ''", "'from_account'", "'missing field'"),
-        ("c4 = ''", "'to_bank'", "'missing field'"),
-        ("c5 = ''", "'to_account'", "'missing field'"),
-        ("c6 = ''", "'amount_received'", "'missing field'"),
+        ("s IS NULL", "", "'bad encoding: not UTF-8'"),
+        ("len(p) <> 11", "", "'wrong column count: ' || len(p) || ' columns, expected 11'"),
+        ("c1 = ''", "ts", "'missing field'"),
+        ("ts IS NULL", "ts", "'bad date: ' || c1"),
+        ("c2 = ''", "from_bank", "'missing field'"),
+        ("c3 = ''", "from_account", "'missing field'"),
+        ("c4 = ''", "to_bank", "'missing field'"),
+        ("c5 = ''", "to_account", "'missing field'"),
+        ("c6 = ''", "amount_received", "'missing field'"),
         (
             "amount_received IS NULL OR NOT isfinite(amount_received) OR amount_received < 0",
-            "'amount_received'",
+            "amount_received",
             "'bad amount: ' || c6",
         ),
-        ("rcur_raw = ''", "'receiving_currency'", "'missing field'"),
-        ("receiving_currency IS NULL", "'receiving_currency'", "'unknown currency: ' || rcur_raw"),
-        ("c8 = ''", "'amount_paid'", "'missing field'"),
+        ("rcur_raw = ''", "receiving_currency", "'missing field'"),
+        ("receiving_currency IS NULL", "receiving_currency", "'unknown currency: ' || rcur_raw"),
+        ("c8 = ''", "amount_paid", "'missing field'"),
         (
             "amount_paid IS NULL OR NOT isfinite(amount_paid) OR amount_paid < 0",
-            "'amount_paid'",
+            "amount_paid",
             "'bad amount: ' || c8",
         ),
-        ("pcur_raw = ''", "'payment_currency'", "'missing field'"),
-        ("payment_currency IS NULL", "'payment_currency'", "'unknown currency: ' || pcur_raw"),
-        ("c10 = ''", "'payment_format'", "'missing field'"),
-        ("c11 <> '' AND is_laundering IS NULL", "'is_laundering'", "'bad label: ' || c11"),
+        ("pcur_raw = ''", "payment_currency", "'missing field'"),
+        ("payment_currency IS NULL", "payment_currency", "'unknown currency: ' || pcur_raw"),
+        ("c10 = ''", "payment_format", "'missing field'"),
+        ("c11 <> '' AND is_laundering IS NULL", "is_laundering", "'bad label: ' || c11"),
     ]
     col_of = {fld: i + 1 for i, fld in enumerate(_FIELDS)}
-    reason = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, _, r in checks) + " END"
-    field = "CASE " + " ".join(f"WHEN {c} THEN {fl}" for c, fl, _ in checks) + " END"
-    location = (
-        "CASE "
-        + " ".join(
-            f"WHEN {c} THEN "
-            + (
-                f"'column {col_of[fl.strip(chr(39))]} ({HEADER[col_of[fl.strip(chr(39))] - 1]})'"
-                if fl != "''"
-                else "'line'"
-            )
-            for c, fl, _ in checks
-        )
-        + " END"
+    code = "CASE " + " ".join(f"WHEN {c} THEN {k}" for k, (c, _, _) in enumerate(checks)) + " END"
+    reason = "CASE q " + " ".join(f"WHEN {k} THEN {r}" for k, (_, _, r) in enumerate(checks)) + " END"
+    fields = "[" + ", ".join(f"'{fl}'" if fl else "NULL" for _, fl, _ in checks) + "]"
+    locations = (
+        "["
+        + ", ".join(f"'column {col_of[fl]} ({HEADER[col_of[fl] - 1]})'" if fl else "'line'" for _, fl, _ in checks)
+        + "]"
     )
+    text = "b" if utf8 else "CASE WHEN try(decode(b)) IS NULL THEN NULL ELSE decode(b) END"
+    qbytes = "NULL::BLOB" if utf8 else "CASE WHEN q IS NOT NULL THEN b END"
     return f"""
     WITH d AS (
-        SELECT n, b, CASE WHEN try(decode(b)) IS NULL THEN NULL
-                          ELSE rtrim(decode(b), chr(13) || chr(10)) END AS s
-        FROM __lines
+        SELECT n, b, rtrim({text}, chr(13) || chr(10)) AS s FROM __lines
     ), e AS (
         SELECT n, b, s, string_split(s, ',') AS p FROM d WHERE s IS NULL OR s <> ''
     ), g AS (
@@ -193,14 +193,20 @@ def _transform_sql(prefix: str, file_id: str) -> str:
             CASE lower(c11) WHEN '0' THEN false WHEN '1' THEN true WHEN 'false' THEN false
                             WHEN 'true' THEN true ELSE NULL END AS is_laundering
         FROM g {rj} {pj}
+    ), k AS (
+        SELECT h.*, {code} AS q FROM h
     )
     SELECT
         '{prefix}:' || n AS tx_id,
         ts, c2 AS from_bank, c2 || ':' || c3 AS from_account, c4 AS to_bank, c4 || ':' || c5 AS to_account,
         amount_received, receiving_currency, amount_paid, payment_currency, c10 AS payment_format,
         is_laundering, '{file_id}' AS source_file_id, n AS source_row, NULL::VARCHAR AS properties,
-        {reason} AS q_reason, {field} AS q_field, {location} AS q_location, s AS q_raw, b AS q_bytes
-    FROM h
+        CASE WHEN q IS NOT NULL THEN {reason} END AS q_reason,
+        CASE WHEN q IS NOT NULL THEN coalesce({fields}[q + 1], '') END AS q_field,
+        CASE WHEN q IS NOT NULL THEN {locations}[q + 1] END AS q_location,
+        CASE WHEN q IS NOT NULL THEN s END AS q_raw,
+        {qbytes} AS q_bytes
+    FROM k
     ORDER BY n
     """
 
@@ -230,6 +236,24 @@ def _split(out: pa.Table, path: str) -> tuple[pa.Table, pa.Table]:
     return good, quarantine
 
 
+def _as_text(lines: pa.Table) -> pa.Table | None:
+    """The piece with its lines as text when the whole piece is UTF-8 (a character never spans a
+    newline, so every line is then UTF-8 too), else None."""
+    b = lines["b"].combine_chunks()
+    if b.offset != 0 or b.null_count:
+        return None
+    bufs = b.buffers()
+    data = bufs[2]
+    if data is None:
+        return None
+    try:
+        memoryview(data).tobytes().decode("utf-8")  # ASCII-fast in CPython
+    except UnicodeDecodeError:
+        return None
+    text = pa.Array.from_buffers(pa.large_string(), len(b), [None, bufs[1], data])
+    return pa.table({"n": lines["n"], "b": text})
+
+
 def iter_transactions(
     path: Path, file_id: str, *, chunk_bytes: int | None = None, con: duckdb.DuckDBPyConnection | None = None
 ) -> Iterator[Batch]:
@@ -237,12 +261,15 @@ def iter_transactions(
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     own = con is None
     con = con or reader_connection()
-    sql = _transform_sql(tx_id_prefix(file_id), file_id)
+    prefix = tx_id_prefix(file_id)
+    sql_text = _transform_sql(prefix, file_id, utf8=True)
+    sql_bytes = _transform_sql(prefix, file_id, utf8=False)
     try:
         for lines, done, total in _lines(path, HEADER, chunk_bytes):
-            con.register("__lines", lines)
+            text = _as_text(lines)
+            con.register("__lines", text if text is not None else lines)
             try:
-                out = to_arrow(con, sql)
+                out = to_arrow(con, sql_text if text is not None else sql_bytes)
             finally:
                 con.unregister("__lines")
             good, quarantine = _split(out, str(path))

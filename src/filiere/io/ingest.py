@@ -10,7 +10,9 @@ fields an earlier one left empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,18 @@ def _drop(store: Store, name: str) -> None:
         store.execute(f"DELETE FROM {name}")
 
 
+def _ends_accounts(store: Store, source: str, params: Sequence[Any]) -> None:
+    """Accounts at either end of the transactions in ``source`` that the store does not know yet."""
+    store.execute(
+        "INSERT INTO accounts (account_id, bank, account_number, kind, source_file_id) "
+        "SELECT account_id, any_value(bank), any_value(substr(account_id, length(bank) + 2)), 'bank', ? "
+        f"FROM (SELECT from_account AS account_id, from_bank AS bank FROM {source} "
+        f"      UNION ALL SELECT to_account, to_bank FROM {source}) "
+        "GROUP BY account_id ON CONFLICT (account_id) DO NOTHING",
+        params,
+    )
+
+
 def _store_batch(store: Store, b: Batch, file_id: str, unique_ids: bool = False) -> tuple[int, int, int]:
     """(stored, quarantined, duplicates) of one batch, inside the file's transaction."""
     quarantined = _quarantine(store, b.quarantine, file_id)
@@ -127,18 +141,55 @@ def _store_batch(store: Store, b: Batch, file_id: str, unique_ids: bool = False)
         # the whole table; duplicates inside the batch: the first row wins
         dedup = "" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY tx_id ORDER BY source_row) = 1"
         stored = _count(store, f"INSERT OR IGNORE INTO transactions ({cols}) SELECT {cols} FROM stage_tx_v{dedup}")
-        # accounts at either end that the store does not know yet
-        store.execute(
-            "INSERT INTO accounts (account_id, bank, account_number, kind, source_file_id) "
-            "SELECT account_id, any_value(bank), any_value(substr(account_id, length(bank) + 2)), 'bank', ? "
-            "FROM (SELECT from_account AS account_id, from_bank AS bank FROM stage_tx_v "
-            "      UNION ALL SELECT to_account, to_bank FROM stage_tx_v) "
-            "GROUP BY account_id ON CONFLICT (account_id) DO NOTHING",
-            [file_id],
-        )
+        if not unique_ids:  # else once per file, from the stored rows (see ingest_files)
+            _ends_accounts(store, "stage_tx_v", [file_id])
         _drop(store, "stage_tx")
     duplicates = tx.num_rows - stored
     return stored, quarantined, duplicates
+
+
+def _prefetched(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """``batches``, read one piece ahead in a thread: DuckDB releases the GIL, so parsing piece k+1
+    runs beside the insert of piece k. At most ``depth`` + 2 pieces are in memory. An error in the
+    reader is raised here; closing this generator early stops the reader."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for b in batches:
+                if not put(("batch", b)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            put(("error", exc))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    t = threading.Thread(target=work, name="filiere-ingest-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
 
 
 def _already(store: Store, file_id: str) -> int | None:
@@ -221,9 +272,11 @@ def ingest_files(
                 rep.status = "already ingested"
                 report.add(rep)
                 continue
+            unique = fmt == "amlworld"  # ids unique within the file: no dedup inside a piece
             with store.transaction():
-                for b in iter_batches(p, fmt, rep.file_id, mapping=mapping):
-                    s, q, d = _store_batch(store, b, rep.file_id, unique_ids=fmt == "amlworld")
+                batches = iter_batches(p, fmt, rep.file_id, mapping=mapping)
+                for b in _prefetched(batches) if unique else batches:
+                    s, q, d = _store_batch(store, b, rep.file_id, unique_ids=unique)
                     rep.stored += s + b.other
                     rep.quarantined += q
                     rep.duplicates += d
@@ -232,6 +285,13 @@ def ingest_files(
                     report.parties += b.parties.num_rows if b.parties is not None else 0
                     if progress is not None:
                         progress(str(p), b.done, b.total)
+                if unique:  # one GROUP BY over what this file stored, not one upsert per piece
+                    _ends_accounts(
+                        store,
+                        "(SELECT from_account, from_bank, to_account, to_bank FROM transactions "
+                        "WHERE source_file_id = ?)",
+                        [rep.file_id, rep.file_id, rep.file_id],
+                    )
                 assert rep.read == rep.stored + rep.quarantined + rep.duplicates, rep
                 _record_file(store, rep, fmt, "transactions")
         except FiliereError as exc:
