@@ -35,7 +35,9 @@ import numpy as np
 
 
 # ----------------------------------------------------------------------------- load generator
-def _bodies(accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int, per: int, seed: int) -> list[bytes]:
+def _bodies(
+    accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int, per: int, seed: int, gap_us: int = 10_000
+) -> list[bytes]:
     rng = np.random.default_rng(seed)
     fmts = ["Wire", "ACH", "Cheque", "Credit Card", "Cash"]
     out: list[bytes] = []
@@ -44,7 +46,7 @@ def _bodies(accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int,
         items = []
         for _ in range(per):
             a, b = rng.choice(len(accounts), 2, replace=False)
-            ts = start_us + k * 10_000
+            ts = start_us + k * gap_us
             items.append(
                 {
                     "id": f"{prefix}{k}",
@@ -141,7 +143,15 @@ async def _drive(
 
 def client_main(args: dict[str, Any], out: Any) -> None:
     """The load generator (a separate process): builds its bodies, then drives the server."""
-    bodies = _bodies(args["accounts"], args["start_us"], args["prefix"], args["n"], args["per"], args["seed"])
+    bodies = _bodies(
+        args["accounts"],
+        args["start_us"],
+        args["prefix"],
+        args["n"],
+        args["per"],
+        args["seed"],
+        args.get("gap_us", 10_000),
+    )
     out.send("ready")
     try:
         import uvloop
@@ -237,14 +247,15 @@ def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
         ingest_files(store, [world.files["transactions"]], "amlworld", accounts=world.files["accounts"])
         auth.add_user(store, "feed", "machine", None)
         token = auth.create_token(store, "feed")
-        accts = store.query(
-            "SELECT from_bank, split_part(from_account, ':', 2) FROM transactions GROUP BY ALL LIMIT 5000"
-        )
+        accts = store.query("SELECT from_bank, split_part(from_account, ':', 2) FROM transactions GROUP BY ALL")
         last = store.scalar("SELECT epoch_us(max(ts)) FROM transactions")
+        # replay at the world's own density: the world's mean gap between payments, over all its accounts
+        span, n_tx = store.query("SELECT epoch_us(max(ts)) - epoch_us(min(ts)), count(*) FROM transactions")[0]
+        gap_us = max(1, int(span) // max(1, int(n_tx)))
     t0 = time.perf_counter()
     model = train_on_store(settings, TrainConfig(n_estimators=150, num_leaves=31, early_stopping_rounds=20))
     return {
-        "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last),
+        "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last), "gap_us": gap_us,
         "model": model.version, "features": len(model.feature_names), "train_s": time.perf_counter() - t0,
     }  # fmt: skip
 
@@ -263,7 +274,8 @@ def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_a
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     kw = {"accounts": prep["accounts"], "start_us": start_us, "prefix": "K", "n": 20_000, "per": 20, "seed": 9,
-          "port": port, "token": token, "connections": 8, "seconds": kill_after + 5, "acked_path": acked_path}  # fmt: skip
+          "port": port, "token": token, "connections": 8, "seconds": kill_after + 5, "acked_path": acked_path,
+          "gap_us": int(prep["gap_us"])}  # fmt: skip
     p = ctx.Process(target=client_main, args=(kw, send))
     p.start()
     assert recv.recv() == "ready"  # bodies built: the load starts now
@@ -326,17 +338,21 @@ def main() -> None:
     start_s = srv.start()
     load0 = os.getloadavg()
     base = prep["last_us"] + 3_600_000_000
+    gap = int(prep["gap_us"])  # event time advances at the world's own density (see prepare)
+    single_start = base + 500 * gap + 3_600_000_000
+    batch_start = single_start + a.single * gap + 3_600_000_000
     rows: list[tuple[str, dict[str, Any], int]] = []
     try:
         warm = run_client(accounts=prep["accounts"], start_us=base, prefix="W", n=500, per=1, seed=1, port=port,
-                          token=token, connections=8, seconds=5)  # fmt: skip
+                          token=token, connections=8, seconds=5, gap_us=gap)  # fmt: skip
         del warm
-        single = run_client(accounts=prep["accounts"], start_us=base + 10**10, prefix="S", n=a.single, per=1, seed=2,
+        single = run_client(accounts=prep["accounts"], start_us=single_start, prefix="S", n=a.single, per=1, seed=2,
                             port=port, token=token, connections=a.connections, seconds=a.seconds,
-                            pipeline=a.pipeline)  # fmt: skip
+                            pipeline=a.pipeline, gap_us=gap)  # fmt: skip
         rows.append(("single", single, 1))
-        batch = run_client(accounts=prep["accounts"], start_us=base + 2 * 10**10, prefix="B", n=a.batches, per=100,
-                           seed=3, port=port, token=token, connections=a.batch_connections, seconds=a.seconds)  # fmt: skip
+        batch = run_client(accounts=prep["accounts"], start_us=batch_start, prefix="B", n=a.batches, per=100,
+                           seed=3, port=port, token=token, connections=a.batch_connections, seconds=a.seconds,
+                           gap_us=gap)  # fmt: skip
         rows.append(("batch of 100", batch, 100))
         status = srv.api("GET", "/v1/realtime/status?flush=1")
     finally:
@@ -348,6 +364,8 @@ def main() -> None:
     )
     print(f"server start {start_s:.1f} s; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
           f"(1/5/15 min) on {os.cpu_count()} CPUs\n")  # fmt: skip
+    print(f"event time advances {prep['gap_us'] / 1e6:.1f} s per payment over {len(prep['accounts']):,} accounts "
+          "(the generated world's own density), replayed as fast as the server answers\n")  # fmt: skip
     print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | answers |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, r, per in rows:
@@ -357,7 +375,7 @@ def main() -> None:
     print(f"\nservice: {status['seq']:,} transactions logged, {status['stored_seq']:,} stored, "
           f"{status['log_groups']:,} log groups (fsyncs), alerts {status['alerts']}, holds {status['holds']}")  # fmt: skip
     if not a.no_fault:
-        f = fault_test(ws, token, prep, base + 3 * 10**10, kill_after=2.0)
+        f = fault_test(ws, token, prep, batch_start + a.batches * 100 * gap + 3_600_000_000, kill_after=2.0)
         ok = f["acked_missing"] == 0 and f["stored"] == f["stored_distinct"] and not f["features_differ"]
         print("\n| fault test (SIGKILL mid-load) | value |\n|---|---|")
         for k, v in f.items():
