@@ -45,40 +45,34 @@ def _stage(store: Store) -> None:
 
 
 def _count(store: Store, sql: str, params: Sequence[Any] | None = None) -> int:
-    rows = store.query(sql, params)
-    return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
+    """Rows an INSERT reports (DuckDB answers with one count row)."""
+    return int(store.scalar(sql, params) or 0)
+
+
+def _merge(store: Store, data: pa.Table | None, table: str, stage: str, schema: pa.Schema, merge: list[str]) -> int:
+    """Upsert ``data`` into ``table`` by its first column: later files fill fields earlier ones left empty."""
+    if data is None or not data.num_rows:
+        return 0
+    key = schema.names[0]
+    store.insert_arrow(stage, data.select(schema.names))
+    sets = ", ".join(f"{c} = coalesce(EXCLUDED.{c}, {table}.{c})" for c in merge)
+    cols = ", ".join(schema.names)
+    aggs = ", ".join(f"first({c} ORDER BY {c} NULLS LAST) AS {c}" for c in schema.names[1:])
+    n = _count(
+        store,
+        f"INSERT INTO {table} ({cols}) SELECT {key}, {aggs} FROM {stage} GROUP BY {key} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {sets}",
+    )
+    store.execute(f"DELETE FROM {stage}")
+    return n
 
 
 def _merge_accounts(store: Store, data: pa.Table | None) -> int:
-    if data is None or not data.num_rows:
-        return 0
-    store.insert_arrow("stage_acc", data.select(ACCOUNT_SCHEMA.names))
-    sets = ", ".join(f"{c} = coalesce(EXCLUDED.{c}, accounts.{c})" for c in _ACCOUNT_MERGE)
-    cols = ", ".join(ACCOUNT_SCHEMA.names)
-    aggs = ", ".join(f"first({c} ORDER BY {c} NULLS LAST) AS {c}" for c in ACCOUNT_SCHEMA.names[1:])
-    n = _count(
-        store,
-        f"INSERT INTO accounts ({cols}) SELECT account_id, {aggs} FROM stage_acc GROUP BY account_id "
-        f"ON CONFLICT (account_id) DO UPDATE SET {sets}",
-    )
-    store.execute("DELETE FROM stage_acc")
-    return n
+    return _merge(store, data, "accounts", "stage_acc", ACCOUNT_SCHEMA, _ACCOUNT_MERGE)
 
 
 def _merge_parties(store: Store, data: pa.Table | None) -> int:
-    if data is None or not data.num_rows:
-        return 0
-    store.insert_arrow("stage_party", data.select(PARTY_SCHEMA.names))
-    sets = ", ".join(f"{c} = coalesce(EXCLUDED.{c}, parties.{c})" for c in _PARTY_MERGE)
-    cols = ", ".join(PARTY_SCHEMA.names)
-    aggs = ", ".join(f"first({c} ORDER BY {c} NULLS LAST) AS {c}" for c in PARTY_SCHEMA.names[1:])
-    n = _count(
-        store,
-        f"INSERT INTO parties ({cols}) SELECT party_id, {aggs} FROM stage_party GROUP BY party_id "
-        f"ON CONFLICT (party_id) DO UPDATE SET {sets}",
-    )
-    store.execute("DELETE FROM stage_party")
-    return n
+    return _merge(store, data, "parties", "stage_party", PARTY_SCHEMA, _PARTY_MERGE)
 
 
 def _quarantine(store: Store, q: pa.Table, file_id: str) -> int:
