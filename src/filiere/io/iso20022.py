@@ -192,6 +192,37 @@ class _Out:
         )
         return bank, acc, name
 
+    def add_tx(
+        self,
+        tx_id: str,
+        ts: Any,
+        ends: tuple[str, str, str, str],
+        received: tuple[Any, str | None],
+        paid: tuple[Any, str | None],
+        properties: dict[str, Any],
+    ) -> None:
+        """One wire transfer of this file (both messages map to the same transaction record)."""
+        (fb, fa, tb, ta), (amount_received, rcur), (amount_paid, pcur) = ends, received, paid
+        self.txs.append(
+            {
+                "tx_id": tx_id,
+                "ts": ts,
+                "from_bank": fb,
+                "from_account": fa,
+                "to_bank": tb,
+                "to_account": ta,
+                "amount_received": amount_received,
+                "receiving_currency": rcur,
+                "amount_paid": amount_paid,
+                "payment_currency": pcur,
+                "payment_format": "Wire",
+                "is_laundering": None,
+                "source_file_id": self.file_id,
+                "source_row": self.n,
+                "properties": dumps(properties),
+            }
+        )
+
     def reject(self, r: Reject, raw: Any) -> None:
         text = etree.tostring(raw, encoding="unicode") if raw is not None else None
         self.quarantine.append(
@@ -279,41 +310,28 @@ def _pacs008(root: Any, out: _Out) -> None:
             tx_id = f"{prefix}:{out.n}"
         charges = [(_text(c, "Amt"), _attr(_find(c, "Amt"), "Ccy")) for c in _children(tx, "ChrgsInf")]
         ustrd = [str(u.text).strip() for u in _kids(_find(tx, "RmtInf")) if _ln(u) == "Ustrd" and u.text]
-        out.txs.append(
+        out.add_tx(
+            tx_id,
+            ts,
+            (fb, fa, tb, ta),
+            (received, rcur),
+            (paid, pcur),
             {
-                "tx_id": tx_id,
-                "ts": ts,
-                "from_bank": fb,
-                "from_account": fa,
-                "to_bank": tb,
-                "to_account": ta,
-                "amount_received": received,
-                "receiving_currency": rcur,
-                "amount_paid": paid,
-                "payment_currency": pcur,
-                "payment_format": "Wire",
-                "is_laundering": None,
-                "source_file_id": out.file_id,
-                "source_row": out.n,
-                "properties": dumps(
-                    {
-                        "message": "pacs.008",
-                        "msg_id": msg_id,
-                        "end_to_end_id": _text(tx, "PmtId", "EndToEndId"),
-                        "instr_id": _text(tx, "PmtId", "InstrId"),
-                        "tx_ref": _text(tx, "PmtId", "TxId"),
-                        "uetr": uetr,
-                        "debtor_name": fname,
-                        "creditor_name": tname,
-                        "debtor_country": dbtr["country"] if dbtr else None,
-                        "creditor_country": cdtr["country"] if cdtr else None,
-                        "remittance": " ".join(ustrd) or None,
-                        "purpose": _text(tx, "Purp", "Cd"),
-                        "charge_bearer": _text(tx, "ChrgBr"),
-                        "charges": [{"amount": a, "currency": c} for a, c in charges if a],
-                    }
-                ),
-            }
+                "message": "pacs.008",
+                "msg_id": msg_id,
+                "end_to_end_id": _text(tx, "PmtId", "EndToEndId"),
+                "instr_id": _text(tx, "PmtId", "InstrId"),
+                "tx_ref": _text(tx, "PmtId", "TxId"),
+                "uetr": uetr,
+                "debtor_name": fname,
+                "creditor_name": tname,
+                "debtor_country": dbtr["country"] if dbtr else None,
+                "creditor_country": cdtr["country"] if cdtr else None,
+                "remittance": " ".join(ustrd) or None,
+                "purpose": _text(tx, "Purp", "Cd"),
+                "charge_bearer": _text(tx, "ChrgBr"),
+                "charges": [{"amount": a, "currency": c} for a, c in charges if a],
+            },
         )
 
 
@@ -407,40 +425,27 @@ def _camt053(root: Any, out: _Out) -> None:
                 else:
                     fb, fa, tb, ta = ob, oa, cb, ca
                     paid, pcur, received, rcur = own_amt, own_cur, cp_amt, cp_cur
-                out.txs.append(
+                out.add_tx(
+                    tx_id,
+                    ts,
+                    (fb, fa, tb, ta),
+                    (received, rcur),
+                    (paid, pcur),
                     {
-                        "tx_id": tx_id,
-                        "ts": ts,
-                        "from_bank": fb,
-                        "from_account": fa,
-                        "to_bank": tb,
-                        "to_account": ta,
-                        "amount_received": received,
-                        "receiving_currency": rcur,
-                        "amount_paid": paid,
-                        "payment_currency": pcur,
-                        "payment_format": "Wire",
-                        "is_laundering": None,
-                        "source_file_id": out.file_id,
-                        "source_row": out.n,
-                        "properties": dumps(
-                            {
-                                "message": "camt.053",
-                                "statement_id": _text(stmt, "Id"),
-                                "entry_ref": eref,
-                                "end_to_end_id": _text(d, "Refs", "EndToEndId") if d is not None else None,
-                                "direction": ind,
-                                "reversal": reversal or None,
-                                "status": _first(ntry, ("Sts", "Cd"), ("Sts",)),
-                                "batch": len(records) > 1 or _find(ntry, "NtryDtls", "Btch") is not None or None,
-                                "counterparty_name": cname,
-                                "counterparty_unknown": unknown or None,
-                                "bank_tx_code": _first(ntry, ("BkTxCd", "Domn", "Cd"), ("BkTxCd", "Prtry", "Cd")),
-                                "remittance": " ".join(ustrd) or None,
-                                "charges": [{"amount": a, "currency": c} for a, c in charges if a],
-                            }
-                        ),
-                    }
+                        "message": "camt.053",
+                        "statement_id": _text(stmt, "Id"),
+                        "entry_ref": eref,
+                        "end_to_end_id": _text(d, "Refs", "EndToEndId") if d is not None else None,
+                        "direction": ind,
+                        "reversal": reversal or None,
+                        "status": _first(ntry, ("Sts", "Cd"), ("Sts",)),
+                        "batch": len(records) > 1 or _find(ntry, "NtryDtls", "Btch") is not None or None,
+                        "counterparty_name": cname,
+                        "counterparty_unknown": unknown or None,
+                        "bank_tx_code": _first(ntry, ("BkTxCd", "Domn", "Cd"), ("BkTxCd", "Prtry", "Cd")),
+                        "remittance": " ".join(ustrd) or None,
+                        "charges": [{"amount": a, "currency": c} for a, c in charges if a],
+                    },
                 )
 
 
