@@ -3,33 +3,12 @@ open the case, see the audit entry. Screenshots go to test-artifacts/ (CI keeps 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
+from browser_env import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VENDOR = ROOT / "src" / "filiere" / "web" / "static" / "vendor" / "cytoscape.min.js"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,  # ~35 s: CI runs it (--runslow)
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (run `make browser`)"),
-    pytest.mark.skipif(not VENDOR.exists(), reason="Cytoscape.js not installed (run `make web-assets`)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_investigation_loop(live_server: dict[str, Any]) -> None:

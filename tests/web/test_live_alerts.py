@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
+from browser_env import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VENDOR = ROOT / "src" / "filiere" / "web" / "static" / "vendor" / "cytoscape.min.js"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed (run `make browser`)"),
-    pytest.mark.skipif(not VENDOR.exists(), reason="Cytoscape.js not installed (run `make web-assets`)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def _cli(ws: Path, *args: str) -> str:
