@@ -303,6 +303,49 @@ def _gather_scatter(
 
 
 @njit(cache=True)
+def _co_block(
+    Ei: np.ndarray, A: np.ndarray, G: np.ndarray, lo: int, cap: int, tmin: int, u: int, v: int,
+    a: int, ha: int, na: int, fa: int, b: int, hb: int, nb: int, fb: int,
+) -> int:  # fmt: skip
+    """Half of the 2x2 block count: mark the neighbours of ``a`` along list (ha, na, fa); count the
+    distinct neighbours x of ``b`` along (hb, nb, fb) that reach a marked account along (ha, na, fa).
+    Accounts u and v never count as a neighbour."""
+    st_m = _stamp(G)
+    h = A[a, ha]
+    while h >= 0 and h >= lo:
+        sl = h % cap
+        if Ei[sl, TS] < tmin:
+            break
+        r = Ei[sl, fa]
+        if r != u and r != v:
+            A[r, M1] = st_m
+        h = Ei[sl, na]
+    st_x = _stamp(G)
+    co = 0
+    h = A[b, hb]
+    while h >= 0 and h >= lo:
+        sl = h % cap
+        if Ei[sl, TS] < tmin:
+            break
+        x = Ei[sl, fb]
+        h = Ei[sl, nb]
+        if x == u or x == v or A[x, M2] == st_x:  # noqa: SIM109 (numba kernel: plain comparisons)
+            continue
+        A[x, M2] = st_x
+        h1 = A[x, ha]
+        while h1 >= 0 and h1 >= lo:
+            sl1 = h1 % cap
+            if Ei[sl1, TS] < tmin:
+                break
+            r = Ei[sl1, fa]
+            if r != x and A[r, M1] == st_m:
+                co += 1
+                break
+            h1 = Ei[sl1, na]
+    return co
+
+
+@njit(cache=True)
 def _bipartite(
     Ei: np.ndarray, A: np.ndarray, G: np.ndarray, lo: int, cap: int, u: int, v: int, tmin: int, both: bool
 ) -> tuple[int, int]:
@@ -310,73 +353,11 @@ def _bipartite(
     if u == v:
         return 0, 0
     # co-senders: s pays v and some r (r not in {u, v, s}) that u also pays
-    st_r = _stamp(G)
-    h = A[u, HOUT]
-    while h >= 0 and h >= lo:
-        sl = h % cap
-        if Ei[sl, TS] < tmin:
-            break
-        r = Ei[sl, DST]
-        if r != u and r != v:
-            A[r, M1] = st_r
-        h = Ei[sl, NOUT]
-    st_s = _stamp(G)
-    co_s = 0
-    h = A[v, HIN]
-    while h >= 0 and h >= lo:
-        sl = h % cap
-        if Ei[sl, TS] < tmin:
-            break
-        s = Ei[sl, SRC]
-        h = Ei[sl, NIN]
-        if s == u or s == v or A[s, M2] == st_s:  # noqa: SIM109 (numba kernel: plain comparisons)
-            continue
-        A[s, M2] = st_s
-        h1 = A[s, HOUT]
-        while h1 >= 0 and h1 >= lo:
-            sl1 = h1 % cap
-            if Ei[sl1, TS] < tmin:
-                break
-            r = Ei[sl1, DST]
-            if r != s and A[r, M1] == st_r:
-                co_s += 1
-                break
-            h1 = Ei[sl1, NOUT]
+    co_s = _co_block(Ei, A, G, lo, cap, tmin, u, v, u, HOUT, NOUT, DST, v, HIN, NIN, SRC)
     if not both or co_s == 0:
         return co_s, 0
     # co-receivers: r paid by u and by some s (s not in {u, v, r}) that also pays v
-    st_s = _stamp(G)
-    h = A[v, HIN]
-    while h >= 0 and h >= lo:
-        sl = h % cap
-        if Ei[sl, TS] < tmin:
-            break
-        s = Ei[sl, SRC]
-        if s != u and s != v:
-            A[s, M1] = st_s
-        h = Ei[sl, NIN]
-    st_r = _stamp(G)
-    co_r = 0
-    h = A[u, HOUT]
-    while h >= 0 and h >= lo:
-        sl = h % cap
-        if Ei[sl, TS] < tmin:
-            break
-        r = Ei[sl, DST]
-        h = Ei[sl, NOUT]
-        if r == u or r == v or A[r, M2] == st_r:  # noqa: SIM109 (numba kernel: plain comparisons)
-            continue
-        A[r, M2] = st_r
-        h1 = A[r, HIN]
-        while h1 >= 0 and h1 >= lo:
-            sl1 = h1 % cap
-            if Ei[sl1, TS] < tmin:
-                break
-            s = Ei[sl1, SRC]
-            if s != r and A[s, M1] == st_s:
-                co_r += 1
-                break
-            h1 = Ei[sl1, NIN]
+    co_r = _co_block(Ei, A, G, lo, cap, tmin, u, v, v, HIN, NIN, SRC, u, HOUT, NOUT, DST)
     return co_s, co_r
 
 
