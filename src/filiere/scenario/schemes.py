@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 
 from filiere.scenario import names as nm
-from filiere.scenario.background import Background, hour_weights
+from filiere.scenario.background import PROFILES, Background
 from filiere.scenario.world import FORMATS, K, World
 
 F = {f: i for i, f in enumerate(FORMATS)}
+#: schemes start up to a week before the world's first day (their earlier rows are not in the world)
+WARMUP_MIN = 7 * 1440.0
 AML_TYPES = ("FAN-OUT", "FAN-IN", "CYCLE", "SCATTER-GATHER", "GATHER-SCATTER", "STACK", "BIPARTITE", "RANDOM")
 TF_TYPES = (
     "STRUCTURING",
@@ -94,6 +96,10 @@ class Scheme:
     links: dict[str, int] = field(default_factory=dict)
     #: named accounts of the story (dealer, shell, trader, ransom address…), for the vector files
     roles: dict[str, int] = field(default_factory=dict)
+    #: entities whose name or contact details the scheme overrode (undone if it falls outside the period)
+    overridden: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    #: accounts whose number the scheme overrode (a real ransomware address)
+    overridden_accounts: list[int] = field(default_factory=list)
 
     @property
     def vector(self) -> str:
@@ -116,6 +122,9 @@ class Builder:
         self.rng = random.Random(seed * 1_000_003 + 7)
         self.np_rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
         self.T = world.days * 1440
+        self.dow0 = world.start.weekday()
+        #: every scheme started now stays inside the period (:meth:`start`)
+        self.whole = False
         self.t: list[int] = []
         self.src: list[int] = []
         self.dst: list[int] = []
@@ -197,22 +206,79 @@ class Builder:
 
     # ---- time
     def when(self, t: float, profile: str = "business") -> int:
-        """Move ``t`` forward to a plausible hour (the daily rhythm of the background)."""
-        hw = hour_weights(profile)
-        top = hw.max()
+        """Move ``t`` forward to a plausible hour and weekday (the daily and weekly rhythm of the
+        background). Not clipped: a row past the world's end falls outside the observed window and is
+        dropped by :meth:`compact`."""
+        hours, week = PROFILES[profile]
+        top = float(hours.max()) * float(week.max())
         ti = int(t)
-        for _ in range(30):
+        for _ in range(48):
             h = (ti // 60) % 24
-            if self.rng.random() < hw[h] / top:
+            dow = (self.dow0 + ti // 1440) % 7
+            if self.rng.random() < hours[h] * week[dow] / top:
                 break
             ti += 30 + self.rng.randrange(60)
-        return min(ti, self.T - 1) if ti < self.T else min(int(t), self.T - 1)
+        return ti
 
     def delay(self, median_min: float, sigma: float = 0.8) -> float:
         return median_min * math.exp(self.rng.gauss(0.0, sigma))
 
-    def start(self, span_min: float) -> float:
-        return self.rng.uniform(0.0, max(1.0, self.T - span_min - 1))
+    def start(self, span_min: float, whole: bool = False) -> float:
+        """A scheme's start, uniform from :data:`WARMUP_MIN` before the world's first day to its last:
+        the world is a window on an ongoing activity (as any bank's extract), and rows before or
+        after it are dropped, so the density of illicit rows neither ramps up early nor thins out late.
+        ``whole`` keeps the scheme inside the world (``span_min`` must cover it), for stories whose
+        rows the vector files name."""
+        if whole or self.whole:
+            return self.rng.uniform(0.0, max(1.0, self.T - span_min - 1))
+        return self.rng.uniform(-WARMUP_MIN, self.T - 1.0)
+
+    def inside(self, s: Scheme) -> int:
+        """Labelled rows of ``s`` inside the world's period."""
+        return sum(1 for i in s.edges if 0 <= self.t[i] < self.T)
+
+    def compact(self) -> None:
+        """Drop the rows past the world's end (renumbering the schemes' row indices), and the schemes
+        left with no labelled row; rows of schemes with named rows (``links``) are clipped instead."""
+        T = self.T
+        keep = [0 <= t < T for t in self.t]
+        for s in self.schemes:
+            if s.links:
+                for i in (*s.edges, *s.context):
+                    keep[i] = True
+                    self.t[i] = min(max(self.t[i], 0), T - 1)
+        new_index: list[int] = []
+        n = 0
+        for k in keep:
+            new_index.append(n if k else -1)
+            n += k
+        for name in ("t", "src", "dst", "usd", "fmt", "label", "rnd"):
+            col = getattr(self, name)
+            setattr(self, name, [v for v, k in zip(col, keep, strict=True) if k])
+        kept: list[Scheme] = []
+        renamed: dict[str, str] = {}
+        for s in self.schemes:
+            s.edges = [new_index[i] for i in s.edges if keep[i]]
+            s.context = [new_index[i] for i in s.context if keep[i]]
+            s.links = {k: new_index[i] for k, i in s.links.items()}
+            if not s.edges:  # no laundering left in the window: its context rows stay, unlabelled
+                for e, keys in s.overridden:
+                    ov = self.w.overrides.get(e, {})
+                    for key in keys:
+                        ov.pop(key, None)
+                    if not ov:
+                        self.w.overrides.pop(e, None)
+                for a in s.overridden_accounts:
+                    self.w.acc_overrides.pop(a, None)
+                continue
+            new_id = f"S{len(kept) + 1:04d}"
+            renamed[s.id] = new_id
+            s.id = new_id
+            kept.append(s)
+        for s in kept:
+            if s.parent is not None:  # None: the funds were laundered before the period
+                s.parent = renamed.get(s.parent)
+        self.schemes = kept
 
     # ---- rows
     def edge(
@@ -227,7 +293,7 @@ class Builder:
         rnd: bool = False,
     ) -> int:
         i = len(self.t)
-        self.t.append(min(int(t), self.T - 1))
+        self.t.append(int(t))
         self.src.append(src)
         self.dst.append(dst)
         self.usd.append(max(float(usd), 0.05))
@@ -269,6 +335,7 @@ class Builder:
         if person.birth_year:
             ov["birthDate"] = person.birth_year
         self.w.overrides[e] = ov
+        s.overridden.append((e, tuple(ov)))
         s.sanctioned.append(
             {
                 "entity_id": self.w.entity_label(e),
@@ -499,6 +566,7 @@ def peel_chain(b: Builder) -> Scheme:
         address, family = b.ransom_pool[b._ransom_next % len(b.ransom_pool)]
         b._ransom_next += 1
         b.w.acc_overrides[chain[0]] = address
+        s.overridden_accounts.append(chain[0])
         s.notes.update({"ransom_address": address, "family": family, "tagpack": "tagpack_ransomware"})
     s.roles.update({"ransom_account": chain[0], "exchange_btc": ex_btc})
     t = b.start(6 * 1440)
@@ -542,7 +610,7 @@ def antiquities(b: Builder) -> Scheme:
     financier = b.pick("person", countries=b.high_risk or None)[0]
     buyer = b.pick("any")[0]
     price = b.amount(120000.0, 0.8)
-    t = b.start(10 * 1440)
+    t = b.start(10 * 1440, whole=True)
     s.links["purchase"] = b.edge(s, b.when(t), dealer, shell, price, fmt="Wire", rnd=r.random() < 0.6)
     t1 = b.when(t + b.delay(2 * 1440, 0.6))
     for m in mids:
@@ -675,10 +743,11 @@ def crowdfunding(b: Builder) -> Scheme:
     code = w.template.countries[int(b.acc_country[wallets[0]])].phone_prefix
     phone = f"{code} {r.randrange(10**8):08d}"
     email = f"appeal{r.randrange(1000, 9999)}@mail.example"
+    s = b.new("CROWDFUNDING", f"{len(donors)} donors into {len(wallets)} wallets sharing one phone")
     for a in wallets:
         e = int(w.acc_entity[a])
         w.overrides.setdefault(e, {}).update({"phone": phone, "email": email})
-    s = b.new("CROWDFUNDING", f"{len(donors)} donors into {len(wallets)} wallets sharing one phone")
+        s.overridden.append((e, ("phone", "email")))
     s.notes.update({"shared_phone": phone, "shared_email": email})
     t0 = b.start(8 * 1440)
     got = dict.fromkeys(wallets, 0.0)
@@ -725,9 +794,19 @@ BUILDERS: dict[str, Callable[[Builder], Scheme]] = {
 VECTOR_FIRST = ("ANTIQUITIES", "PEEL-CHAIN", "STRUCTURING")
 
 
+#: integration payments: laundered funds are spent a log-normal delay after the parent scheme's last
+#: row (median 3 days; 90% within about 11 days)
+INTEGRATION_DELAY_MEDIAN_MIN = 3 * 1440.0
+INTEGRATION_DELAY_SIGMA = 1.0
+
+
 def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
-    """Typed schemes until their labelled rows reach ``(1 - untyped_share)`` of ``illicit_rows``
-    (every typology once first), then untyped integration payments for the rest."""
+    """Typed schemes until their labelled rows inside the period reach ``(1 - untyped_share)`` of
+    ``illicit_rows`` (every typology once first), then untyped integration payments for the rest.
+
+    Scheme starts are uniform over the whole period and integration payments follow their parent
+    scheme after a log-normal delay, so the typed/untyped mix stays roughly stationary over time
+    (as in AMLworld); rows past the world's end are dropped (:meth:`Builder.compact`)."""
     r = b.rng
     typed_budget = round(illicit_rows * (1.0 - untyped_share))
     weights = {k: v for k, v in b.w.template.schemes.items() if v > 0}
@@ -737,40 +816,59 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     if b.vectors:
         # a vector world always holds one scheme of each vector (art, cyber, drugs through a trading
         # company), whatever its size: the vector files (art offers, trade, crypto tags) tell their story
+        b.whole = True
         for kind in VECTOR_FIRST:
             b.begin()
             s = structuring(b, via="importer") if kind == "STRUCTURING" else BUILDERS[kind](b)
-            labelled += len(s.edges)
+            labelled += b.inside(s)
             if kind in first:
                 first.remove(kind)
+        b.whole = False
     # a vector world's forced schemes take budget first: let the every-typology-once round run on
     # to 4/5 of the illicit rows
     stretch = round(illicit_rows * 0.8) if b.vectors else typed_budget
     while labelled < typed_budget or (first and labelled < stretch):
+        b.whole = bool(first)  # the every-typology-once round stays inside the period
         kind = first.pop() if first else r.choices(list(weights), weights=list(weights.values()))[0]
         b.begin()
         s = BUILDERS[kind](b)
-        labelled += len(s.edges)
-    typed = list(b.schemes)
+        labelled += b.inside(s)
+    b.whole = False
+    typed = [s for s in b.schemes if s.edges]
     untyped_budget = illicit_rows - labelled
     if b.vectors:  # at least a fifth of illicit rows stays untyped
         untyped_budget = max(untyped_budget, -(-labelled // 4))
-    if not typed or untyped_budget <= 0:
-        return
-    # integration payments: laundered funds spent from holding accounts, in no pattern
+    if typed and untyped_budget > 0:
+        _integration(b, typed, untyped_budget)
+    b.compact()
+
+
+def _integration(b: Builder, typed: list[Scheme], budget: int) -> None:
+    """``budget`` integration payments (laundered funds spent from holding accounts, in no pattern)
+    inside the period; a payment whose delay takes it past the world's end is redrawn."""
+    r = b.rng
     sizes = [len(s.edges) for s in typed]
+    ends = [max(b.t[i] for i in s.edges) for s in typed]
     by_parent: dict[str, Scheme] = {}
-    for _ in range(untyped_budget):
-        parent = r.choices(typed, weights=sizes)[0]
-        if parent.id not in by_parent:
-            by_parent[parent.id] = b.new("INTEGRATION", typed=False, parent=parent.id)
-        u = by_parent[parent.id]
+    made = 0
+    for _ in range(50 * budget):
+        if made == budget:
+            break
+        k = r.choices(range(len(typed)), weights=sizes)[0]
+        t = ends[k] + 60 + b.delay(INTEGRATION_DELAY_MEDIAN_MIN, INTEGRATION_DELAY_SIGMA)
+        if not 0 <= t < b.T:
+            continue
+        parent = typed[k]
         holders = [a for a in parent.holding if not b.w.acc_btc[a] and not b.w.acc_wallet[a]] or parent.holding
         src = r.choice(holders)
         b.home = int(b.acc_country[src])  # spent where the money sits
         dst = b.pick(r.choice(["business", "business", "person"]), reuse=True)[0]
-        end = max(b.t[i] for i in parent.edges)
-        lo = end + 60 if end + 600 < b.T else min(b.t[i] for i in parent.edges)
-        t = b.when(r.uniform(lo, b.T - 1))
+        t = b.when(t)
+        if t >= b.T:
+            continue
+        if parent.id not in by_parent:
+            by_parent[parent.id] = b.new("INTEGRATION", typed=False, parent=parent.id)
+        u = by_parent[parent.id]
         b.edge(u, t, src, dst, b.amount(1500.0, 1.2), rnd=r.random() < 0.3)
         b.control(u, [src])
+        made += 1
