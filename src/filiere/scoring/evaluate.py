@@ -155,11 +155,16 @@ def context_for_file(path: Path, fmt: str, shared_data: Path | None = None) -> C
     accounts, parties = res.accounts, res.parties
     ftm = find_beside(path, ("parties.ftm.jsonl",))
     if ftm is not None:
-        side = read_transactions(ftm, "ftm")
-        if side.parties.num_rows:
-            parties = side.parties
-        if side.accounts.num_rows:
-            accounts = side.accounts
+        fast = read_ftm_sidecar(ftm)
+        if fast is not None:
+            side_accounts, side_parties = fast
+        else:
+            side = read_transactions(ftm, "ftm")
+            side_accounts, side_parties = side.accounts, side.parties
+        if side_parties.num_rows:
+            parties = side_parties
+        if side_accounts.num_rows:
+            accounts = side_accounts
     g = load_global_params()
     tagged = None
     if shared_data is not None and (shared_data / "crypto").exists():
@@ -360,3 +365,151 @@ def evaluate_file(
     report["file"] = str(path)
     report["patterns_file"] = str(patterns) if patterns else None
     return report
+
+
+#: the FtM schemata the columnar sidecar reader handles; a file with any other falls back to the
+#: FtM reader (``filiere.io``), which validates every entity with the followthemoney model
+_SIDECAR_PARTIES = ("Person", "Company", "Organization", "LegalEntity")
+_PARTY_PROPS = {
+    "name": ("name",),
+    "birth_date": ("birthDate", "incorporationDate"),
+    "nationality": ("nationality", "citizenship"),
+    "country": ("country", "jurisdiction", "mainCountry"),
+    "address": ("address", "addressFull"),
+    "phone": ("phone",),
+    "email": ("email",),
+    "id_number": ("idNumber", "registrationNumber", "taxNumber", "innCode", "vatCode", "leiCode"),
+}
+_ACCOUNT_USED = ("iban", "accountNumber", "bic", "bankName")
+
+
+def _known_props() -> pa.Table:
+    """(schema, prop) pairs the followthemoney model knows for the sidecar schemata."""
+    from followthemoney import model
+
+    rows: list[tuple[str, str]] = []
+    for name in (*_SIDECAR_PARTIES, "BankAccount", "Ownership"):
+        schema = model.get(name)
+        if schema is not None:
+            rows.extend((name, p) for p in schema.properties)
+    return pa.table({"schema": [r[0] for r in rows], "prop": [r[1] for r in rows]})
+
+
+def read_ftm_sidecar(path: Path, file_id: str | None = None) -> tuple[pa.Table, pa.Table] | None:
+    """Accounts and parties of a FollowTheMoney sidecar (``parties.ftm.jsonl``), read columnar.
+
+    One DuckDB ``read_json`` scan instead of one followthemoney proxy per line (42 s for the 230,000
+    entities of a 1M-row world; this: ~2 s). Handles the files filiere's scenario generator writes:
+    Person/Company/Organization/LegalEntity, BankAccount and Ownership, one value per property, no
+    duplicate ids. Returns ``None`` for anything else (the caller falls back to
+    ``read_transactions(path, "ftm")``); the output equals that reader's (tested), properties
+    compared as JSON objects.
+    """
+    import duckdb
+
+    from filiere.io.result import file_sha256
+    from filiere.model import ACCOUNT_SCHEMA, PARTY_SCHEMA
+
+    fid = file_id or file_sha256(path)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        try:
+            con.execute(
+                "CREATE TEMP TABLE e AS SELECT row_number() OVER () AS n, id, schema, properties FROM read_json(?, "
+                "format = 'newline_delimited', columns = {id: 'VARCHAR', schema: 'VARCHAR', "
+                "properties: 'MAP(VARCHAR, VARCHAR[])'})",
+                [str(path)],
+            )
+        except duckdb.Error:
+            return None
+        con.register("__known", _known_props())
+        schemas = "(" + ", ".join(f"'{s}'" for s in (*_SIDECAR_PARTIES, "BankAccount", "Ownership")) + ")"
+        ok = con.execute(
+            f"""
+            SELECT count(*) FILTER (WHERE schema IS NULL OR schema NOT IN {schemas}
+                                    OR id IS NULL OR id = '' OR properties IS NULL) = 0
+               AND count(*) = count(DISTINCT id)
+               AND coalesce(max(list_max(list_transform(map_values(properties), lambda v: len(v)))), 0) <= 1
+               AND count(*) FILTER (WHERE schema = 'Ownership' AND (coalesce(properties['owner'][1], '') = ''
+                                    OR coalesce(properties['asset'][1], '') = '')) = 0
+               AND count(DISTINCT properties['asset'][1]) FILTER (WHERE schema = 'Ownership')
+                   = count(*) FILTER (WHERE schema = 'Ownership')
+               AND count(*) FILTER (WHERE schema = 'BankAccount'
+                                    AND NOT regexp_full_match(coalesce(properties['bic'][1], '')
+                                        || coalesce(properties['bankName'][1], ''), '[\\x00-\\x7F]*')) = 0
+            FROM e
+            """
+        ).fetchone()
+        if not ok or not ok[0]:
+            return None
+        # one value per property: p['x'] is the first (and only) value; empty values do not count
+        con.execute(
+            """
+            CREATE TEMP TABLE v AS
+            WITH u AS (SELECT n, schema, unnest(map_entries(properties)) AS k FROM e)
+            SELECT u.n, k.key AS prop, k.value[1] AS val
+            FROM u JOIN __known ON __known.schema = u.schema AND __known.prop = k.key
+            WHERE k.value[1] IS NOT NULL AND k.value[1] <> ''
+            """
+        )
+
+        def first(props: tuple[str, ...]) -> str:
+            whens = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(props))
+            return f"arg_min(val, CASE prop {whens} END) FILTER (WHERE prop IN {_sql_list(props)})"
+
+        used_party = sorted({p for ps in _PARTY_PROPS.values() for p in ps})
+        party_cols = ", ".join(f"{first(ps)} AS {col}" for col, ps in _PARTY_PROPS.items())
+        parties = _fetch_arrow(
+            con,
+            f"""
+            SELECT e.id AS party_id, e.schema, {party_cols}, NULL AS entity_type,
+                   CASE WHEN count(*) FILTER (WHERE prop NOT IN {_sql_list(used_party)}) > 0 THEN
+                        to_json(map_from_entries(list({{'k': prop, 'v': [val]}} ORDER BY prop)
+                                FILTER (WHERE prop NOT IN {_sql_list(used_party)})))::VARCHAR END AS properties,
+                   '{fid}' AS source_file_id
+            FROM e LEFT JOIN v USING (n)
+            WHERE e.schema IN {_sql_list(_SIDECAR_PARTIES)}
+            GROUP BY e.n, e.id, e.schema ORDER BY e.n
+            """,
+        )
+        accounts = _fetch_arrow(
+            con,
+            f"""
+            WITH a AS (
+                SELECT e.n, e.id, {first(("iban", "accountNumber"))} AS number, {first(("bic",))} AS bic,
+                       {first(("bankName",))} AS bank_name,
+                       to_json(map_from_entries(list({{'k': prop, 'v': [val]}} ORDER BY prop)
+                               FILTER (WHERE prop NOT IN {_sql_list(_ACCOUNT_USED)}))) AS others
+                FROM e LEFT JOIN v USING (n) WHERE e.schema = 'BankAccount' GROUP BY e.n, e.id
+            ), b AS (
+                SELECT *, upper(coalesce(CASE WHEN length(bic) = 11 AND upper(bic) LIKE '%XXX' THEN upper(bic)[1:8]
+                                              ELSE nullif(bic, '') END, bank_name, 'FTM')) AS bank,
+                       replace(coalesce(number, 'ID/' || id), ' ', '') AS acct_number
+                FROM a
+            ), o AS (
+                SELECT properties['asset'][1] AS asset, properties['owner'][1] AS owner
+                FROM e WHERE schema = 'Ownership'
+            )
+            SELECT bank || ':' || acct_number AS account_id, bank, acct_number AS account_number, bank_name,
+                   NULL AS currency, 'bank' AS kind, o.owner AS owner_party_id,
+                   json_merge_patch(json_object('ftm_id', id), coalesce(others, '{{}}'))::VARCHAR AS properties,
+                   '{fid}' AS source_file_id
+            FROM b LEFT JOIN o ON o.asset = b.id ORDER BY b.n
+            """,
+        )
+    finally:
+        con.close()
+    return accounts.cast(ACCOUNT_SCHEMA), parties.cast(PARTY_SCHEMA)
+
+
+def _sql_list(items: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + ")"
+
+
+def _fetch_arrow(con: Any, sql: str) -> pa.Table:
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+    tbl = fetch()
+    assert isinstance(tbl, pa.Table)
+    return tbl
