@@ -49,3 +49,32 @@ def test_extra_propagation_sums_means_and_ages_earlier_suspicion_only() -> None:
     # M as receiver at day 4 saw 0.9 + 0.1 + 0.2 earlier
     assert np.allclose(out["r_prev_sum_p"], [0.0, 0.0, 0.0, 1.2])
     assert "s_prev_sum_p" not in propagate(table, p1).column_names
+
+
+def test_realtime_service_computes_the_same_suspicion_columns_as_batch() -> None:
+    """The real-time service's kernel (one record at a time, arrival order) gives the batch columns."""
+    from filiere.realtime.features import PROPAGATED_FEATURES as ONLINE
+    from filiere.realtime.features import OnlineFeatures
+    from filiere.scoring.features import PROPAGATED_EXTRA, PROPAGATED_FEATURES
+
+    rng = np.random.default_rng(3)
+    n = 300
+    t0 = datetime(2022, 9, 1)
+    minutes = np.sort(rng.choice(60 * 24 * 20, n, replace=False))  # distinct times
+    accounts = [f"A{i}" for i in range(25)]
+    src = [accounts[i] for i in rng.integers(0, 25, n)]
+    dst = [accounts[i] for i in rng.integers(0, 25, n)]
+    ts = [t0 + timedelta(minutes=int(m)) for m in minutes]
+    p1 = rng.random(n) ** 3
+    batch = propagate(pa.table({"ts": pa.array(ts), "from_account": src, "to_account": dst}), p1, extra=True)
+    assert ONLINE == (*PROPAGATED_FEATURES, *PROPAGATED_EXTRA)
+    online = OnlineFeatures()
+    epoch = datetime(1970, 1, 1)
+    recs = [
+        {"ts": int((t - epoch).total_seconds()) * 1_000_000, "from_account": a, "to_account": b}
+        for t, a, b in zip(ts, src, dst, strict=True)
+    ]
+    got = np.vstack([online.propagate_many(recs[lo : lo + 64], p1[lo : lo + 64]) for lo in range(0, n, 64)])
+    for j, name in enumerate(ONLINE):
+        want = batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        assert np.allclose(got[:, j], want, equal_nan=True), name

@@ -29,15 +29,20 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from filiere.scoring.features import CURRENCY_CODES, FORMAT_CODES, HISTORY_FEATURES, PROPAGATED_FEATURES, RAW_FEATURES
+from filiere.scoring.features import CURRENCY_CODES, FORMAT_CODES, HISTORY_FEATURES, PROPAGATED_EXTRA, RAW_FEATURES
+from filiere.scoring.features import PROPAGATED_FEATURES as _PROPAGATED_BASE
+
+#: account-suspicion columns the service computes: the base four, then the extra four (sums, mean,
+#: age of the most suspicious earlier transaction), as :func:`filiere.scoring.features.propagate`
+PROPAGATED_FEATURES = (*_PROPAGATED_BASE, *PROPAGATED_EXTRA)
 
 _H = 3600.0
 _DAY_US = 86_400_000_000
 #: transactions between two evictions of idle accounts and pairs (fixed: part of the semantics)
 SWEEP_EVERY = 65_536
 # per-account state columns
-_NOUT, _NIN, _FIRST, _LAST, _SOUT, _SIN, _PMAX, _PIN, _POUT = range(9)
-_FRESH = np.array([0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+_NOUT, _NIN, _FIRST, _LAST, _SOUT, _SIN, _PMAX, _PIN, _POUT, _PSUM, _PCNT, _PMAXT = range(12)
+_FRESH = np.array([0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0])
 _PAIR_FRESH = np.array([0.0, -1.0])
 
 
@@ -101,7 +106,13 @@ def _history_kernel(
 
 @njit(cache=True, nogil=True)
 def _propagate_kernel(
-    acc: np.ndarray, s_idx: np.ndarray, r_idx: np.ndarray, p1: np.ndarray, has_p: bool, out: np.ndarray
+    acc: np.ndarray,
+    s_idx: np.ndarray,
+    r_idx: np.ndarray,
+    p1: np.ndarray,
+    has_p: bool,
+    sec: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     """Account-suspicion features (before each transaction), then its first-stage score folded in."""
     for i in range(s_idx.shape[0]):
@@ -111,11 +122,19 @@ def _propagate_kernel(
         out[i, 1] = acc[s, _PIN]
         out[i, 2] = acc[r, _PMAX]
         out[i, 3] = acc[r, _POUT]
+        out[i, 4] = acc[s, _PSUM]
+        out[i, 5] = acc[s, _PSUM] / acc[s, _PCNT] if acc[s, _PCNT] > 0 else 0.0
+        out[i, 6] = (sec[i] - acc[s, _PMAXT]) / _H if acc[s, _PCNT] > 0 else np.nan
+        out[i, 7] = acc[r, _PSUM]
         if has_p:
             p = p1[i]
-            acc[s, _PMAX] = max(acc[s, _PMAX], p)
+            for a in (s, r):
+                if acc[a, _PCNT] == 0 or p > acc[a, _PMAX]:
+                    acc[a, _PMAXT] = sec[i]
+                acc[a, _PMAX] = max(acc[a, _PMAX], p)
+                acc[a, _PSUM] += p
+                acc[a, _PCNT] += 1.0
             acc[s, _POUT] = max(acc[s, _POUT], p)
-            acc[r, _PMAX] = max(acc[r, _PMAX], p)
             acc[r, _PIN] = max(acc[r, _PIN], p)
 
 
@@ -338,17 +357,28 @@ class OnlineFeatures:
             self.evicted_pairs += self.pairs.forget(rows)
 
     # --------------------------------------------------------------------- account suspicion
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a snapshot from before the extra suspicion columns: widen the account state with fresh values
+        self.__dict__.update(state)
+        data = self.accounts.data
+        if data.shape[1] < len(_FRESH):
+            wide = np.tile(_FRESH, (data.shape[0], 1))
+            wide[:, : data.shape[1]] = data
+            self.accounts.data = wide
+            self.accounts.fresh = _FRESH
+
     def propagate_many(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> np.ndarray:
-        """Account-suspicion features of ``recs`` (n × 4, :data:`PROPAGATED_FEATURES`), then their
+        """Account-suspicion features of ``recs`` (n × 8, :data:`PROPAGATED_FEATURES`), then their
         first-stage scores ``p1`` folded into the accounts' state."""
         n = len(recs)
+        sec = np.fromiter((r["ts"] // 1_000_000 for r in recs), dtype=np.float64, count=n)
         slot = self.accounts.slot  # an account forgotten meanwhile comes back fresh, as in a replay
         s_idx = np.fromiter((slot(r["from_account"]) for r in recs), dtype=np.int64, count=n)
         r_idx = np.fromiter((slot(r["to_account"]) for r in recs), dtype=np.int64, count=n)
         out = np.empty((n, len(PROPAGATED_FEATURES)))
         has_p = p1 is not None
         p = np.ascontiguousarray(p1, dtype=np.float64) if p1 is not None else np.zeros(n)
-        _propagate_kernel(self.accounts.data, s_idx, r_idx, p, has_p, out)
+        _propagate_kernel(self.accounts.data, s_idx, r_idx, p, has_p, sec, out)
         return out
 
     def propagate(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> list[dict[str, float]]:

@@ -69,8 +69,8 @@ PROPAGATED_DOCS: dict[str, str] = {
     "r_prev_out_max_p": "highest first-stage suspicion of the payments the receiver made earlier",
 }
 PROPAGATED_FEATURES = tuple(PROPAGATED_DOCS)
-#: further account-suspicion columns (``TrainConfig.propagate_extra``; not computed by the real-time
-#: service yet)
+#: further account-suspicion columns (``TrainConfig.propagate_extra``, on by default; the real-time
+#: service computes them in :mod:`filiere.realtime.features`)
 PROPAGATED_EXTRA_DOCS: dict[str, str] = {
     "s_prev_sum_p": "sum of the first-stage suspicion of the sender's earlier transactions",
     "s_prev_mean_p": "average first-stage suspicion of the sender's earlier transactions",

@@ -62,8 +62,9 @@ class TrainConfig(BaseModel):
     two_stage: bool = True
     #: time blocks for the first stage's out-of-fold scores on the training rows
     oof_folds: int = 3
-    #: second stage also gets sums/mean/age of the earlier suspicion (PROPAGATED_EXTRA)
-    propagate_extra: bool = False
+    #: second stage also gets sums/mean/age of the earlier suspicion (PROPAGATED_EXTRA; the real-time
+    #: service computes them too)
+    propagate_extra: bool = True
     #: LightGBM threads; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made 2 threads
     #: 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100 rounds)
     threads: int = 1
