@@ -67,7 +67,7 @@ def test_realtime_service_computes_the_same_suspicion_columns_as_batch() -> None
     ts = [t0 + timedelta(minutes=int(m)) for m in minutes]
     p1 = rng.random(n) ** 3
     batch = propagate(pa.table({"ts": pa.array(ts), "from_account": src, "to_account": dst}), p1, extra=True)
-    assert ONLINE == (*PROPAGATED_FEATURES, *PROPAGATED_EXTRA)
+    assert (*PROPAGATED_FEATURES, *PROPAGATED_EXTRA) == ONLINE
     online = OnlineFeatures()
     epoch = datetime(1970, 1, 1)
     recs = [
