@@ -159,6 +159,9 @@ def client_main(args: dict[str, Any], out: Any) -> None:
         uvloop.install()
     except ImportError:
         pass
+    import resource
+
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     res = asyncio.run(
         _drive(
             args["port"],
@@ -170,16 +173,33 @@ def client_main(args: dict[str, Any], out: Any) -> None:
             args.get("pipeline", 1),
         )
     )
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    res["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     out.send(res)
 
 
-def run_client(**kw: Any) -> dict[str, Any]:
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_client(server_pid: int | None = None, settle: Any = None, **kw: Any) -> dict[str, Any]:
+    """Run one load phase; with ``server_pid``, also the server's CPU seconds over the phase and,
+    after it, ``settle()`` (waiting until the store holds the phase's transactions: its drain)."""
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     p = ctx.Process(target=client_main, args=(kw, send))
     p.start()
     assert recv.recv() == "ready"
+    cpu0 = proc_cpu_s(server_pid) if server_pid else math.nan
     res: dict[str, Any] = recv.recv()
+    if settle is not None:
+        settle()
+    res["server_cpu_s"] = (proc_cpu_s(server_pid) - cpu0) if server_pid else math.nan
     p.join()
     return res
 
@@ -229,6 +249,23 @@ class Server:
             self.proc.wait(60)
 
 
+def reuse(root: Path) -> dict[str, Any] | None:
+    """The workspace a previous run prepared (``--reuse``), its clock moved past what it stored."""
+    from filiere.config import load_settings
+    from filiere.store import open_store
+
+    meta = root / "prep.json"
+    if not meta.exists():
+        return None
+    prep: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
+    prep["ws"] = Path(prep["ws"])
+    prep["accounts"] = [tuple(a) for a in prep["accounts"]]
+    with open_store(load_settings(prep["ws"]), read_only=True) as store:
+        prep["last_us"] = int(store.scalar("SELECT epoch_us(max(ts)) FROM transactions"))
+    prep["train_s"] = 0.0
+    return prep
+
+
 def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
     from filiere.api import auth
     from filiere.config import load_settings
@@ -254,14 +291,18 @@ def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
         gap_us = max(1, int(span) // max(1, int(n_tx)))
     t0 = time.perf_counter()
     model = train_on_store(settings, TrainConfig(n_estimators=150, num_leaves=31, early_stopping_rounds=20))
-    return {
+    prep = {
         "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last), "gap_us": gap_us,
         "model": model.version, "features": len(model.feature_names), "train_s": time.perf_counter() - t0,
     }  # fmt: skip
+    (root / "prep.json").write_text(json.dumps({**prep, "ws": str(ws)}), encoding="utf-8")
+    return prep
 
 
 # ----------------------------------------------------------------------------- phases
-def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_after: float) -> dict[str, Any]:
+def fault_test(
+    ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_after: float, prefix: str = "K"
+) -> dict[str, Any]:
     from filiere.config import load_settings
     from filiere.realtime.schemas import TransactionIn, normalise
     from filiere.realtime.service import clean_state
@@ -273,7 +314,7 @@ def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_a
     acked_path = str(ws.parent / "acked.txt")
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    kw = {"accounts": prep["accounts"], "start_us": start_us, "prefix": "K", "n": 20_000, "per": 20, "seed": 9,
+    kw = {"accounts": prep["accounts"], "start_us": start_us, "prefix": prefix, "n": 20_000, "per": 20, "seed": 9,
           "port": port, "token": token, "connections": 8, "seconds": kill_after + 5, "acked_path": acked_path,
           "gap_us": int(prep["gap_us"])}  # fmt: skip
     p = ctx.Process(target=client_main, args=(kw, send))
@@ -292,7 +333,7 @@ def fault_test(ws: Path, token: str, prep: dict[str, Any], start_us: int, kill_a
     status = srv.api("GET", "/v1/realtime/status?flush=1")
     srv.stop()
     with open_store(load_settings(ws)) as store:
-        ids = [r[0] for r in store.query("SELECT tx_id FROM realtime_tx WHERE tx_id LIKE 'K%'")]
+        ids = [r[0] for r in store.query("SELECT tx_id FROM realtime_tx WHERE starts_with(tx_id, ?)", [prefix])]
         clean = clean_state(store, max_seq=int(live["seq"]) - 1)
     _, replayed = clean.step(normalise(TransactionIn.model_validate(probe)))
 
@@ -327,9 +368,10 @@ def main() -> None:
     ap.add_argument("--no-fault", action="store_true", help="skip the SIGKILL test")
     ap.add_argument("--workdir", type=Path, default=Path(".bench-work/realtime"))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--reuse", action="store_true", help="reuse the workspace a previous run prepared in --workdir")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    prep = prepare(a.workdir, a.rows, a.seed)
+    prep = (reuse(a.workdir) if a.reuse else None) or prepare(a.workdir, a.rows, a.seed)
     print(f"prepared: {a.rows:,}-row world, model {prep['model']} ({prep['features']} features, trained in "
           f"{prep['train_s']:.0f} s), {time.perf_counter() - t0:.0f} s")  # fmt: skip
     ws, token = prep["ws"], prep["token"]
@@ -342,17 +384,24 @@ def main() -> None:
     single_start = base + 500 * gap + 3_600_000_000
     batch_start = single_start + a.single * gap + 3_600_000_000
     rows: list[tuple[str, dict[str, Any], int]] = []
+    tag = f"{int(time.time()) % 100_000}-"  # ids of this run (a reused workspace holds earlier runs')
+    assert srv.proc is not None
+    pid = srv.proc.pid
+
+    def settle() -> None:
+        srv.api("GET", "/v1/realtime/status?flush=1")
+
     try:
-        warm = run_client(accounts=prep["accounts"], start_us=base, prefix="W", n=500, per=1, seed=1, port=port,
+        warm = run_client(accounts=prep["accounts"], start_us=base, prefix=f"W{tag}", n=500, per=1, seed=1, port=port,
                           token=token, connections=8, seconds=5, gap_us=gap)  # fmt: skip
         del warm
-        single = run_client(accounts=prep["accounts"], start_us=single_start, prefix="S", n=a.single, per=1, seed=2,
+        single = run_client(accounts=prep["accounts"], start_us=single_start, prefix=f"S{tag}", n=a.single, per=1, seed=2,
                             port=port, token=token, connections=a.connections, seconds=a.seconds,
-                            pipeline=a.pipeline, gap_us=gap)  # fmt: skip
+                            pipeline=a.pipeline, gap_us=gap, server_pid=pid, settle=settle)  # fmt: skip
         rows.append(("single", single, 1))
-        batch = run_client(accounts=prep["accounts"], start_us=batch_start, prefix="B", n=a.batches, per=100,
+        batch = run_client(accounts=prep["accounts"], start_us=batch_start, prefix=f"B{tag}", n=a.batches, per=100,
                            seed=3, port=port, token=token, connections=a.batch_connections, seconds=a.seconds,
-                           gap_us=gap)  # fmt: skip
+                           gap_us=gap, server_pid=pid, settle=settle)  # fmt: skip
         rows.append(("batch of 100", batch, 100))
         status = srv.api("GET", "/v1/realtime/status?flush=1")
     finally:
@@ -366,16 +415,23 @@ def main() -> None:
           f"(1/5/15 min) on {os.cpu_count()} CPUs\n")  # fmt: skip
     print(f"event time advances {prep['gap_us'] / 1e6:.1f} s per payment over {len(prep['accounts']):,} accounts "
           "(the generated world's own density), replayed as fast as the server answers\n")  # fmt: skip
-    print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | answers |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("server CPU µs/tx: the server process's user + system CPU over the phase and the drain of its")
+    print("transactions into the store, per transaction answered 200; client likewise (the load generator)\n")
+    print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | server CPU µs/tx "
+          "| client CPU µs/tx | answers |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, r, per in rows:
         ok = r["status"].get(200, 0)
+        n_ok = max(1, ok * per)
         print(f"| {name} | {r['requests']:,} | {ok * per:,} | {r['seconds']:.1f} | {ok * per / r['seconds']:,.0f} | "
-              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['status']} |")  # fmt: skip
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['server_cpu_s'] * 1e6 / n_ok:,.0f} | "
+              f"{r['client_cpu_s'] * 1e6 / n_ok:,.0f} | {r['status']} |")  # fmt: skip
     print(f"\nservice: {status['seq']:,} transactions logged, {status['stored_seq']:,} stored, "
           f"{status['log_groups']:,} log groups (fsyncs), alerts {status['alerts']}, holds {status['holds']}")  # fmt: skip
     if not a.no_fault:
-        f = fault_test(ws, token, prep, batch_start + a.batches * 100 * gap + 3_600_000_000, kill_after=2.0)
+        f = fault_test(
+            ws, token, prep, batch_start + a.batches * 100 * gap + 3_600_000_000, kill_after=2.0, prefix=f"K{tag}"
+        )
         ok = f["acked_missing"] == 0 and f["stored"] == f["stored_distinct"] and not f["features_differ"]
         print("\n| fault test (SIGKILL mid-load) | value |\n|---|---|")
         for k, v in f.items():

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,15 @@ class RealtimeConfig(BaseModel):
 
 @dataclass(slots=True)
 class Pending:
-    rec: dict[str, Any]
-    future: asyncio.Future[dict[str, Any]]
+    """The new transactions of one request, answered together (one future for the request)."""
+
+    recs: list[dict[str, Any]]
+    future: asyncio.Future[list[dict[str, Any]]]
     want_features: bool = False
+
+
+#: where an in-flight transaction's answer will be: its request's future and its index there
+_Ref = tuple[asyncio.Future[list[dict[str, Any]]], int]
 
 
 @dataclass(slots=True)
@@ -123,6 +130,8 @@ class Computed:
     records: list[dict[str, Any]]
     answers: list[dict[str, Any]]
     features: list[dict[str, float]] = field(default_factory=list)
+    #: indices of the answers that alert or hold
+    flagged: list[int] = field(default_factory=list)
 
 
 class Scorer:
@@ -221,7 +230,7 @@ class RealtimeService:
         self._snap_pending: tuple[int, bytes] | None = None
         self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.recent_size = max(200_000, self.config.max_backlog + self.config.max_in_flight)
-        self.inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.inflight: dict[str, _Ref] = {}
         self.in_flight = 0
         self.pending: list[Pending] = []
         self.backlog: list[dict[str, Any]] = []
@@ -233,6 +242,8 @@ class RealtimeService:
         self._wake = asyncio.Event()
         self._drain_wake = asyncio.Event()
         self._wal_q: asyncio.Queue[Computed | None] = asyncio.Queue()
+        #: set each time the log writer takes computed batches from its queue
+        self._log_took = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="rt-compute")
         self._io = ThreadPoolExecutor(1, thread_name_prefix="rt-log")
@@ -466,30 +477,35 @@ class RealtimeService:
         in_store: set[str] = set()
         if old:  # beyond the retention window the store is the duplicate index
             in_store = await loop.run_in_executor(self._db, self._stored_ids, old)
-        waits: list[asyncio.Future[dict[str, Any]] | dict[str, Any]] = []
+        fut: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
+        mine: list[dict[str, Any]] = []
+        refs: list[_Ref | dict[str, Any]] = []  # per record: where its answer is, or the answer
         dup: list[bool] = []
         for rec in recs:
             tid = rec["id"]
-            if tid in self.seen or tid in in_store:
-                waits.append(await self._stored_answer(tid))
+            if tid in seen or tid in in_store:
+                refs.append(await self._stored_answer(tid))
                 dup.append(True)
-            elif tid in self.inflight:
-                waits.append(self.inflight[tid])
+            elif tid in inflight:
+                refs.append(inflight[tid])
                 dup.append(True)
             else:
-                fut: asyncio.Future[dict[str, Any]] = loop.create_future()
-                self.inflight[tid] = fut
-                self.pending.append(Pending(rec, fut, want_features))
-                self.in_flight += 1
-                waits.append(fut)
+                ref = (fut, len(mine))
+                inflight[tid] = ref
+                mine.append(rec)
+                refs.append(ref)
                 dup.append(False)
-        self.stats["accepted"] += dup.count(False)
-        self.stats["duplicates"] += dup.count(True)
-        if dup.count(False):
+        self.stats["accepted"] += len(mine)
+        self.stats["duplicates"] += len(recs) - len(mine)
+        if mine:
+            self.pending.append(Pending(mine, fut, want_features))
+            self.in_flight += len(mine)
             self._wake.set()
+            if len(mine) == len(recs):  # the usual case: every transaction is new
+                return await fut
         out = []
-        for w, d in zip(waits, dup, strict=True):
-            ans = await w if isinstance(w, asyncio.Future) else w
+        for item, d in zip(refs, dup, strict=True):
+            ans = (await item[0])[item[1]] if isinstance(item, tuple) else item
             out.append({**ans, "duplicate": True} if d else ans)
         return out
 
@@ -530,8 +546,18 @@ class RealtimeService:
             await self._wake.wait()
             self._wake.clear()
             while self.pending:
-                items = self.pending[: self.config.max_batch]
-                del self.pending[: len(items)]
+                # one computed batch waits for the log at most: what arrives meanwhile joins the next
+                # batch (fewer, larger micro-batches under load; the group commit is the same)
+                while not self._wal_q.empty():
+                    self._log_took.clear()
+                    await self._log_took.wait()
+                k, n = 0, 0
+                pending = self.pending
+                while k < len(pending) and n < self.config.max_batch:
+                    n += len(pending[k].recs)
+                    k += 1
+                items = pending[:k]
+                del pending[:k]
                 try:
                     computed = await loop.run_in_executor(self._cpu, self._compute, items)
                 except Exception as exc:  # the streaming state may be half-updated: stop taking work
@@ -544,8 +570,9 @@ class RealtimeService:
     def _fail(self, items: Sequence[Pending], exc: Exception) -> None:
         err = OverloadedError(f"real-time service unavailable: {exc}", 30)
         for p in items:
-            self.inflight.pop(p.rec["id"], None)
-            self.in_flight -= 1
+            for rec in p.recs:
+                self.inflight.pop(rec["id"], None)
+            self.in_flight -= len(p.recs)
             if not p.future.done():
                 p.future.set_exception(err)
 
@@ -561,6 +588,7 @@ class RealtimeService:
                 if nxt is None:
                     break
                 groups.append(nxt)
+            self._log_took.set()
             records = [r for g in groups for r in g.records]
             try:
                 await loop.run_in_executor(self._io, self.wal.append, records)
@@ -572,25 +600,35 @@ class RealtimeService:
                 continue
             self.backlog.extend(records)
             self.logged_seq = int(records[-1]["seq"])
-            order = self._seen_order
-            for r in records:
-                order.append((r["eff"], r["seq"], r["tx"]["id"]))
+            self._seen_order.extend((r["eff"], r["seq"], r["tx"]["id"]) for r in records)
             snap = self._snap_pending
             if snap is not None and snap[0] <= self.logged_seq:  # the snapshot covers only logged records
                 self._snap_pending = None
                 self._snap_ex.submit(self._write_snapshot, *snap)
+            seen, recent, inflight = self.seen, self.recent, self.inflight
             for g in groups:
-                for i, (p, ans) in enumerate(zip(g.items, g.answers, strict=True)):
-                    tid = p.rec["id"]
-                    self.seen[tid] = ans["seq"]
-                    self._remember(tid, ans)
-                    self.inflight.pop(tid, None)
-                    self.in_flight -= 1
+                answers = g.answers
+                ids = [a["id"] for a in answers]
+                seen.update(zip(ids, [a["seq"] for a in answers], strict=True))
+                recent.update(zip(ids, answers, strict=True))
+                for tid in ids:
+                    inflight.pop(tid, None)
+                self.in_flight -= len(ids)
+                pos = 0
+                for p in g.items:
+                    k = len(p.recs)
+                    res = answers[pos : pos + k]
+                    if p.want_features:
+                        res = [{**a, "features": f} for a, f in zip(res, g.features[pos : pos + k], strict=True)]
+                    pos += k
                     if not p.future.done():
-                        p.future.set_result({**ans, "features": g.features[i]} if p.want_features else ans)
-                    if ans["decision"] != "pass":
-                        self.stats["holds" if ans["decision"] == "hold" else "alerts"] += 1
-                        self.broker.publish(_event(p.rec, ans))
+                        p.future.set_result(res)
+                for i in g.flagged:
+                    ans = answers[i]
+                    self.stats["holds" if ans["decision"] == "hold" else "alerts"] += 1
+                    self.broker.publish(_event(g.records[i]["tx"], ans))
+            while len(recent) > self.recent_size:
+                recent.popitem(last=False)
             if len(self.backlog) >= self.config.drain_batch:
                 self._drain_wake.set()
 
@@ -626,49 +664,52 @@ class RealtimeService:
     def _compute(self, items: list[Pending]) -> Computed:
         assert self.features is not None
         sc = self.scorer
-        recs = [p.rec for p in items]
+        recs = [r for p in items for r in p.recs]
+        n = len(recs)
         received = _now_us()
         eff, F = self.features.step_many(recs)
-        scores: list[float] | None = None
+        scores: list[float | None]
+        over = np.zeros(n, dtype=bool)
+        held = np.zeros(n, dtype=bool)
         X: np.ndarray | None = None
-        if sc is not None:
-            P = self.features.propagate_many(recs, sc.first_stage(F))
-            X, s_arr = sc.score(F, P)
-            scores = s_arr.tolist()
-        else:
-            P = self.features.propagate_many(recs, None)
         cfg = self.config
         thr = cfg.alert_threshold if cfg.alert_threshold is not None else (sc.threshold if sc else None)
         hold = cfg.hold_threshold
+        if sc is not None:
+            P = self.features.propagate_many(recs, sc.first_stage(F))
+            X, s_arr = sc.score(F, P)
+            scores = [round(x, 6) for x in s_arr.tolist()]
+            if thr is not None:
+                over = s_arr >= thr
+            if hold is not None:
+                held = s_arr >= hold
+        else:
+            P = self.features.propagate_many(recs, None)
+            scores = [None] * n
         version = sc.version if sc is not None else None
-        answers: list[dict[str, Any]] = []
-        explain_rows: list[int] = []
-        screen = cfg.screening and self.screener is not None
+        screened: dict[int, list[dict[str, Any]]] = {}
+        if cfg.screening and self.screener is not None:
+            for i, rec in enumerate(recs):
+                if rec.get("parties"):
+                    hits = self._screen(rec)
+                    if hits:
+                        screened[i] = hits
+        decisions = ["pass"] * n
+        flagged = sorted({*np.flatnonzero(over | held).tolist(), *screened})
+        for i in flagged:
+            decisions[i] = "hold" if i in screened or held[i] else "alert"
         seq = self.seq
-        for i, rec in enumerate(recs):
-            seq += 1
-            score = scores[i] if scores is not None else None
-            reasons = self._screen(rec) if screen and rec.get("parties") else []
-            over = score is not None and thr is not None and score >= thr
-            if reasons or (score is not None and hold is not None and score >= hold):
-                decision = "hold"
-            elif over:
-                decision = "alert"
-            else:
-                decision = "pass"
-            if over:
-                explain_rows.append(i)
-            answers.append(
-                {
-                    "id": rec["id"],
-                    "seq": seq,
-                    "decision": decision,
-                    "score": None if score is None else round(score, 6),
-                    "model_version": version,
-                    "alert_id": alert_id(rec["id"]) if decision != "pass" else None,
-                    "reasons": reasons,
-                }
-            )
+        ids = [r["id"] for r in recs]
+        answers: list[dict[str, Any]] = [
+            {"id": tid, "seq": q, "decision": d, "score": sco, "model_version": version, "alert_id": None,
+             "reasons": []}
+            for tid, q, d, sco in zip(ids, range(seq + 1, seq + n + 1), decisions, scores, strict=True)
+        ]  # fmt: skip
+        for i in flagged:
+            answers[i]["alert_id"] = alert_id(ids[i])
+            answers[i]["reasons"] = screened.get(i, [])
+        explain_rows = np.flatnonzero(over).tolist()
+        seq += n
         self.seq = seq
         if explain_rows and sc is not None and X is not None:
             for i, contribs in zip(explain_rows, sc.model.explain_matrix(X[explain_rows], top=5), strict=True):
@@ -687,7 +728,7 @@ class RealtimeService:
             full = np.hstack([F, P])
             out_feats = [dict(zip(names, row, strict=True)) for row in full.tolist()]
         self._maybe_snapshot()
-        return Computed(items, records, answers, out_feats)
+        return Computed(items, records, answers, out_feats, flagged)
 
     def _maybe_snapshot(self) -> None:
         cfg = self.config
@@ -886,52 +927,57 @@ def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[t
     """Arrow tables (realtime_tx, transactions) and alert records of logged records."""
     from filiere.cases.alerts import AlertRecord
 
-    txs = [r["tx"] for r in batch]
-    ans = [r["answer"] for r in batch]
-    seq = pa.array([r["seq"] for r in batch], pa.int64())
-    ts = pa.array([t["ts"] for t in txs], pa.int64()).cast(pa.timestamp("us"))
-    ids = pa.array([t["id"] for t in txs], pa.string())
+    # columns by C-level maps over the records (no Python loop per field and transaction)
+    txs = list(map(itemgetter("tx"), batch))
+    ans = list(map(itemgetter("answer"), batch))
+
+    def tcol(name: str, typ: pa.DataType) -> pa.Array:
+        return pa.array(list(map(itemgetter(name), txs)), typ)
+
+    def acol(name: str, typ: pa.DataType) -> pa.Array:
+        return pa.array(list(map(itemgetter(name), ans)), typ)
+
+    seq = pa.array(list(map(itemgetter("seq"), batch)), pa.int64())
+    ts = tcol("ts", pa.int64()).cast(pa.timestamp("us"))
+    ids = tcol("id", pa.string())
+    dumps = orjson.dumps
     rt = pa.table(
         {
             "seq": seq,
             "tx_id": ids,
             "ts": ts,
-            "effective_ts": pa.array([r["eff"] for r in batch], pa.int64()).cast(pa.timestamp("us")),
-            "received_at": pa.array([r["at"] for r in batch], pa.int64()).cast(pa.timestamp("us")),
-            "score": pa.array([a["score"] for a in ans], pa.float64()),
-            "decision": pa.array([a["decision"] for a in ans], pa.string()),
-            "model_version": pa.array([a["model_version"] for a in ans], pa.string()),
-            "reasons": pa.array(
-                [orjson.dumps(a["reasons"]).decode() if a["reasons"] else None for a in ans], pa.string()
+            "effective_ts": pa.array(list(map(itemgetter("eff"), batch)), pa.int64()).cast(pa.timestamp("us")),
+            "received_at": pa.array(list(map(itemgetter("at"), batch)), pa.int64()).cast(pa.timestamp("us")),
+            "score": acol("score", pa.float64()),
+            "decision": acol("decision", pa.string()),
+            "model_version": acol("model_version", pa.string()),
+            "reasons": pa.array([dumps(a["reasons"]) if a["reasons"] else None for a in ans], pa.binary()).cast(
+                pa.string()
             ),
-            "record": pa.array([orjson.dumps(t).decode() for t in txs], pa.string()),
+            "record": pa.array(list(map(dumps, txs)), pa.binary()).cast(pa.string()),
         }
     )
+    parties = [t.get("parties") for t in txs]
     tx = pa.table(
         {
             "tx_id": ids,
             "ts": ts,
-            **{
-                c: pa.array([t[c] for t in txs], pa.string())
-                for c in ("from_bank", "from_account", "to_bank", "to_account")
-            },
-            "amount_received": pa.array([t["amount_received"] for t in txs], pa.float64()),
-            "receiving_currency": pa.array([t["receiving_currency"] for t in txs], pa.string()),
-            "amount_paid": pa.array([t["amount_paid"] for t in txs], pa.float64()),
-            "payment_currency": pa.array([t["payment_currency"] for t in txs], pa.string()),
-            "payment_format": pa.array([t["payment_format"] for t in txs], pa.string()),
-            "source_file_id": pa.array([SOURCE] * len(txs), pa.string()),
+            **{c: tcol(c, pa.string()) for c in ("from_bank", "from_account", "to_bank", "to_account")},
+            "amount_received": tcol("amount_received", pa.float64()),
+            "receiving_currency": tcol("receiving_currency", pa.string()),
+            "amount_paid": tcol("amount_paid", pa.float64()),
+            "payment_currency": tcol("payment_currency", pa.string()),
+            "payment_format": tcol("payment_format", pa.string()),
+            "source_file_id": pa.nulls(len(txs), pa.string()).fill_null(SOURCE),
             "source_row": seq,
-            "properties": pa.array(
-                [orjson.dumps({"parties": t["parties"]}).decode() if t.get("parties") else None for t in txs],
-                pa.string(),
+            "properties": pa.array([dumps({"parties": p}) if p else None for p in parties], pa.binary()).cast(
+                pa.string()
             ),
         }
     )
     alerts: list[tuple[Any, int]] = []
-    for r, t, a in zip(batch, txs, ans, strict=True):
-        if a["decision"] == "pass":
-            continue
+    for i in pc.indices_nonzero(pc.not_equal(rt.column("decision"), "pass")).to_pylist():
+        r, t, a = batch[i], txs[i], ans[i]
         hold = a["decision"] == "hold"
         sanctions = [x for x in a["reasons"] if x.get("kind") in ("sanctions", "crypto_address")]
         codes = ["SPOSI" if any(x.get("kind") == "sanctions" for x in sanctions) else "SPOSL"] if sanctions else []
