@@ -12,7 +12,7 @@ Everything is built with set-based SQL; nothing iterates rows in Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,12 +116,95 @@ def _empty(schema: pa.Schema) -> pa.Table:
     return schema.empty_table()
 
 
-def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> frozenset[str]:
+#: event columns computed from the account attributes of each side, the tag join, and the age windows
+_MINE = {
+    "account_kind": "ma.kind",
+    "party_id": "coalesce(ma.owner_party_id, e.account)",
+    "party_schema": "ma.schema",
+    "party_entity_type": "ma.entity_type",
+    "party_country": "ma.country",
+    "party_high_risk": "coalesce(ma.high_risk, FALSE)",
+    "party_list_hit": "coalesce(ma.list_hit, FALSE)",
+    "party_phone_accounts": "coalesce(ma.phone_accounts, 1)",
+    "party_phone": "ma.ph",
+    "party_phone_parties": "coalesce(ma.phone_parties, 1)",
+}
+_OTHER = {
+    "counterparty_kind": "oa.kind",
+    "counterparty_party_id": "coalesce(oa.owner_party_id, e.counterparty)",
+    "counterparty_schema": "oa.schema",
+    "counterparty_entity_type": "oa.entity_type",
+    "counterparty_country": "oa.country",
+    "counterparty_high_risk": "coalesce(oa.high_risk, FALSE)",
+    "counterparty_list_hit": "coalesce(oa.list_hit, FALSE)",
+}
+_AGES = {
+    "account_age_days": "date_diff('second', __am.t0, e.ts) / 86400.0",
+    "party_age_days": "date_diff('second', __pm.t0, e.ts) / 86400.0",
+}
+#: columns of the per-side base query (one UNION ALL branch per direction)
+_BASE = (
+    "tx_id", "ts", "direction", "account", "counterparty", "bank", "counterparty_bank", "amount", "currency",
+    "amount_usd", "payment_format", "cross_currency", "same_bank", "self_transfer", "hour", "weekday",
+    "round_amount", "purpose",
+)  # fmt: skip
+
+
+def event_columns(inputs: ContextInputs) -> frozenset[str]:
+    """The column names rule expressions may use over ``inputs`` (events plus feature columns)."""
+    cols = set(EVENT_COLUMNS)
+    if inputs.features is not None and inputs.features.num_columns > 1:
+        cols |= {c for c in inputs.features.column_names if c != "tx_id"}
+    return frozenset(cols)
+
+
+def _base_select(d: str, needed: set[str]) -> str:
+    out, other = ("from_account", "to_account") if d == "out" else ("to_account", "from_account")
+    me_bank, other_bank = ("from_bank", "to_bank") if d == "out" else ("to_bank", "from_bank")
+    amt, cur = ("amount_paid", "payment_currency") if d == "out" else ("amount_received", "receiving_currency")
+    exprs = {
+        "tx_id": "t.tx_id",
+        "ts": "t.ts",
+        "direction": f"'{d}'",
+        "account": f"t.{out}",
+        "counterparty": f"t.{other}",
+        "bank": f"t.{me_bank}",
+        "counterparty_bank": f"t.{other_bank}",
+        "amount": f"t.{amt}",
+        "currency": f"t.{cur}",
+        "amount_usd": f"t.{amt} * coalesce(r.usd, 1.0)",
+        "payment_format": "t.payment_format",
+        "cross_currency": "t.payment_currency <> t.receiving_currency",
+        "same_bank": "t.from_bank = t.to_bank",
+        "self_transfer": "t.from_account = t.to_account",
+        "hour": "CAST(hour(t.ts) AS INTEGER)",
+        "weekday": "CAST(dayofweek(t.ts) AS INTEGER)",
+        "round_amount": f"(t.{amt} >= 1000 AND t.{amt} % 1000 = 0)",
+        "purpose": "lower(coalesce(json_extract_string(t.properties, '$.purpose'), "
+        "json_extract_string(t.properties, '$.category')))",
+    }
+    cols = ", ".join(f"{exprs[c]} AS {c}" for c in _BASE if c in needed)
+    join = f" LEFT JOIN __rates r ON r.currency = t.{cur}" if "amount_usd" in needed else ""
+    return f"SELECT {cols} FROM __tx t{join}"
+
+
+def build_events(
+    con: duckdb.DuckDBPyConnection, inputs: ContextInputs, columns: Collection[str] | None = None
+) -> frozenset[str]:
     """Create the temp table ``events`` (and view ``events_f`` with features) in ``con``.
 
-    Returns the set of column names rule expressions may use.
+    ``columns``: the event columns to compute (the others are left out: a rule run computes only
+    what its rules read); ``None`` computes them all. Returns the set of column names rule
+    expressions may use (always the whole vocabulary).
     """
     tx = inputs.transactions
+    want = set(EVENT_COLUMNS) if columns is None else {c for c in columns if c in EVENT_COLUMNS}
+    want |= {"tx_id", "ts", "account"}
+    needed = set(want)
+    if "party_age_days" in want:
+        needed |= {"party_id", "account_kind"}  # the owner comes from the account attributes
+    if needed & set(_OTHER) or "counterparty_tag" in needed:
+        needed.add("counterparty")
     con.register("__tx", tx)
     con.register("__accounts", inputs.accounts if inputs.accounts is not None else _empty(ACCOUNT_SCHEMA))
     con.register("__parties", inputs.parties if inputs.parties is not None else _empty(PARTY_SCHEMA))
@@ -138,8 +221,11 @@ def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> froze
         "__rates",
         pa.table({"currency": pa.array(list(rates), pa.string()), "usd": pa.array(list(rates.values()), pa.float64())}),
     )
-    con.execute(
-        """
+    mine = needed & set(_MINE)
+    other = needed & set(_OTHER)
+    if mine or other:
+        con.execute(
+            """
         CREATE OR REPLACE TEMP TABLE __acct_attr AS
         WITH p AS (
             SELECT p.* REPLACE (coalesce(p.entity_type,
@@ -164,59 +250,42 @@ def build_events(con: duckdb.DuckDBPyConnection, inputs: ContextInputs) -> froze
                     ELSE count(DISTINCT a.owner_party_id) OVER (PARTITION BY a.ph) END AS phone_parties
         FROM a
         """
-    )
-    base = """
-        SELECT t.tx_id, t.ts, '{dir}' AS direction, t.{me} AS account, t.{other} AS counterparty,
-               t.{me_bank} AS bank, t.{other_bank} AS counterparty_bank,
-               t.{amt} AS amount, t.{cur} AS currency, t.{amt} * coalesce(r.usd, 1.0) AS amount_usd,
-               t.payment_format, t.payment_currency <> t.receiving_currency AS cross_currency,
-               t.from_bank = t.to_bank AS same_bank, t.from_account = t.to_account AS self_transfer,
-               CAST(hour(t.ts) AS INTEGER) AS hour, CAST(dayofweek(t.ts) AS INTEGER) AS weekday,
-               (t.{amt} >= 1000 AND t.{amt} % 1000 = 0) AS round_amount,
-               lower(coalesce(json_extract_string(t.properties, '$.purpose'),
-                              json_extract_string(t.properties, '$.category'))) AS purpose
-        FROM __tx t LEFT JOIN __rates r ON r.currency = t.{cur}
-    """
-    out_sql = base.format(
-        dir="out", me="from_account", other="to_account", me_bank="from_bank", other_bank="to_bank",
-        amt="amount_paid", cur="payment_currency",
-    )  # fmt: skip
-    in_sql = base.format(
-        dir="in", me="to_account", other="from_account", me_bank="to_bank", other_bank="from_bank",
-        amt="amount_received", cur="receiving_currency",
-    )  # fmt: skip
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE events AS
-        WITH e AS ({out_sql} UNION ALL {in_sql})
-        SELECT e.*,
-               ma.kind AS account_kind, oa.kind AS counterparty_kind,
-               coalesce(ma.owner_party_id, e.account) AS party_id, ma.schema AS party_schema,
-               ma.entity_type AS party_entity_type, ma.country AS party_country,
-               coalesce(ma.high_risk, FALSE) AS party_high_risk, coalesce(ma.list_hit, FALSE) AS party_list_hit,
-               coalesce(ma.phone_accounts, 1) AS party_phone_accounts,
-               ma.ph AS party_phone, coalesce(ma.phone_parties, 1) AS party_phone_parties,
-               coalesce(oa.owner_party_id, e.counterparty) AS counterparty_party_id,
-               oa.schema AS counterparty_schema, oa.entity_type AS counterparty_entity_type,
-               oa.country AS counterparty_country, coalesce(oa.high_risk, FALSE) AS counterparty_high_risk,
-               coalesce(oa.list_hit, FALSE) AS counterparty_list_hit,
-               tg.tag AS counterparty_tag
-        FROM e
-        LEFT JOIN __acct_attr ma ON ma.account_id = e.account
-        LEFT JOIN __acct_attr oa ON oa.account_id = e.counterparty
-        LEFT JOIN (SELECT address, min(tag) AS tag FROM __tagged GROUP BY address) tg
-               ON tg.address = split_part(e.counterparty, ':', -1)
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE events AS
-        SELECT *,
-               date_diff('second', min(ts) OVER (PARTITION BY account), ts) / 86400.0 AS account_age_days,
-               date_diff('second', min(ts) OVER (PARTITION BY party_id), ts) / 86400.0 AS party_age_days
-        FROM events
-        """
-    )
+        )
+    base_cols = needed & set(_BASE)
+    sel = [f"e.{c}" for c in _BASE if c in base_cols]
+    sel += [f"{_MINE[c]} AS {c}" for c in _MINE if c in mine]
+    sel += [f"{_OTHER[c]} AS {c}" for c in _OTHER if c in other]
+    joins = ""
+    if mine:
+        joins += " LEFT JOIN __acct_attr ma ON ma.account_id = e.account"
+    if other:
+        joins += " LEFT JOIN __acct_attr oa ON oa.account_id = e.counterparty"
+    if "counterparty_tag" in needed:
+        sel.append("tg.tag AS counterparty_tag")
+        joins += (
+            " LEFT JOIN (SELECT address, min(tag) AS tag FROM __tagged GROUP BY address) tg"
+            " ON tg.address = split_part(e.counterparty, ':', -1)"
+        )
+    ages = [c for c in _AGES if c in needed]
+    ctes = f"e AS ({_base_select('out', base_cols)} UNION ALL {_base_select('in', base_cols)})"
+    if ages:
+        # first time each account (and owner) is seen: one GROUP BY, not a window over the events
+        ctes += (
+            ", __am AS (SELECT account, min(ts) AS t0 FROM (SELECT from_account AS account, ts FROM __tx "
+            "UNION ALL SELECT to_account, ts FROM __tx) GROUP BY account)"
+        )
+        joins += " LEFT JOIN __am ON __am.account = e.account"
+        sel += [f"{_AGES[c]} AS {c}" for c in ages]
+    if "party_age_days" in ages:
+        ctes += (
+            ", __pm AS (SELECT coalesce(ma.owner_party_id, __am.account) AS party_id, min(__am.t0) AS t0 "
+            "FROM __am LEFT JOIN __acct_attr ma ON ma.account_id = __am.account GROUP BY 1)"
+        )
+        joins += f" LEFT JOIN __pm ON __pm.party_id = {_MINE['party_id']}"
+    body = f"WITH {ctes} SELECT {', '.join(sel)} FROM e{joins}"
+    # columns in the vocabulary's order, whatever was computed
+    order = [c for c in EVENT_COLUMNS if c in needed]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS SELECT {', '.join(order)} FROM ({body})")
     cols = set(EVENT_COLUMNS)
     if inputs.features is not None and inputs.features.num_columns > 1:
         feats = inputs.features
