@@ -14,6 +14,10 @@ The first seed is the tuning seed (any settings were chosen looking at it), the 
 reporting seed: quote the second. Run with ``nice``; one world at a time.
 
     nice .venv/bin/python benchmarks/detection.py --rows 1000000 --seeds 1,2
+
+End-to-end speed alone (no peer, one seed, the per-stage table)::
+
+    nice .venv/bin/python benchmarks/detection.py --rows 5000000 --seeds 2 --templates amlworld-hi --no-gfp --stages
 """
 
 from __future__ import annotations
@@ -113,6 +117,59 @@ def peer_baseline(path: Path, workdir: Path, batch: int) -> dict[str, Any]:
     return out
 
 
+#: (label, timing keys summed) of the end-to-end table, in pipeline order
+STAGES: list[tuple[str, tuple[str, ...]]] = [
+    ("read CSV (columnar)", ("read_file_s",)),
+    ("sort by time", ("sort_s",)),
+    ("FtM sidecar (parties, accounts)", ("sidecar_s",)),
+    ("pattern types (patterns.txt)", ("pattern_types_s",)),
+    ("account history", ("history_s",)),
+    ("pattern engine", ("patterns_s",)),
+    ("rules (15, shared scans) + flags", ("rules_s",)),
+    ("train: first-stage out-of-fold", ("fit_stage1_oof_s",)),
+    ("train: first stage", ("fit_stage1_s",)),
+    ("train: scoring", ("fit_predict_s",)),
+    ("train: propagation", ("fit_propagate_s",)),
+    ("train: second stage", ("fit_stage2_s",)),
+    ("PR-curve plot", ("plot_s",)),
+]
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+def print_stages(results: list[dict[str, Any]]) -> None:
+    """Seconds per stage of each run (wall-clock), then the total, CPU seconds, peak memory, load."""
+    heads = [f"{r['template']} s{r['seed']} {r['rows']:,}" for r in results]
+    print("| stage | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(results))
+    for label, keys in STAGES:
+        cells = []
+        for r in results:
+            tm = r["timings"]
+            v = [tm[k] for k in keys if k in tm]
+            cells.append(f"{sum(v):.1f}" if v else "—")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    rows = [
+        ("**end to end (wall s)**", lambda r: f"**{r['e2e_seconds']:.1f}**"),
+        ("CPU seconds (user + sys)", lambda r: f"{r['cpu_seconds']:.1f}"),
+        ("peak memory (GB, RSS)", lambda r: f"{r['peak_rss_gb']:.2f}"),
+        ("load average (start → end)", lambda r: f"{r['load_avg_start']:.1f} → {r['load_avg_end']:.1f}"),
+        ("F1 / PR-AUC", lambda r: f"{r['f1']:.3f} / {r['pr_auc']:.3f}"),
+    ]
+    for label, fn in rows:
+        print(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5_000_000)
@@ -122,6 +179,11 @@ def main() -> None:
     ap.add_argument("--gfp-batch", type=int, default=2048)
     ap.add_argument("--no-gfp", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="also print the end-to-end seconds per stage (read, history, patterns, rules, training…)",
+    )
     ap.add_argument(
         "--propagate-extra",
         action="store_true",
@@ -143,9 +205,11 @@ def main() -> None:
             if not (d / "transactions.csv").exists():
                 generate(template, args.rows, seed, d)
             load_start = os.getloadavg()[0]
+            cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
             r = evaluate_file(d / "transactions.csv", "amlworld", out_dir=d, baseline=False, config=cfg)
             e2e = time.perf_counter() - t0
+            cpu = _cpu_seconds() - cpu0
             row: dict[str, Any] = {
                 "template": template,
                 "seed": seed,
@@ -160,6 +224,8 @@ def main() -> None:
                 "recall_untyped": r["recall_untyped"],
                 "alerts_per_10k": r["alerts_per_10k"],
                 "e2e_seconds": e2e,
+                "cpu_seconds": cpu,
+                "peak_rss_gb": _peak_rss_gb(),
                 "load_avg_start": load_start,
                 "load_avg_end": os.getloadavg()[0],
                 "recall_by_pattern": r.get("recall_by_pattern"),
@@ -174,6 +240,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, default=str))
         return
+    if args.stages:
+        print_stages(results)
+        print()
     cols = ["template", "seed", "role", "rows", "test +", "filiere F1", "PR-AUC", "untyped rec.", "typed rec."]
     cols += ["GFP+LGBM F1", "raw LGBM F1", "e2e s"]
     print("| " + " | ".join(cols) + " |")

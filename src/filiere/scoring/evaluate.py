@@ -144,14 +144,24 @@ def find_beside(path: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
-def context_for_file(path: Path, fmt: str, shared_data: Path | None = None) -> ContextInputs:
-    """Transactions (time-sorted) of ``path`` plus parties and accounts of a ``parties.ftm.jsonl`` beside it."""
+def context_for_file(
+    path: Path, fmt: str, shared_data: Path | None = None, *, timings: dict[str, float] | None = None
+) -> ContextInputs:
+    """Transactions (time-sorted) of ``path`` plus parties and accounts of a ``parties.ftm.jsonl`` beside it.
+
+    ``timings`` receives seconds per step (``read_file_s``, ``sort_s``, ``sidecar_s``)."""
     from filiere.io import read_transactions
 
+    tm = timings if timings is not None else {}
+    t0 = time.perf_counter()
     res = read_transactions(path, fmt)
     if res.transactions.num_rows == 0:
         raise UserInputError(f"{path}: no transactions could be read ({res.quarantine.num_rows} quarantined)")
+    tm["read_file_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     tx = sort_by_time(res.transactions)
+    tm["sort_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     accounts, parties = res.accounts, res.parties
     ftm = find_beside(path, ("parties.ftm.jsonl",))
     if ftm is not None:
@@ -165,6 +175,7 @@ def context_for_file(path: Path, fmt: str, shared_data: Path | None = None) -> C
             parties = side_parties
         if side_accounts.num_rows:
             accounts = side_accounts
+    tm["sidecar_s"] = time.perf_counter() - t0
     g = load_global_params()
     tagged = None
     if shared_data is not None and (shared_data / "crypto").exists():
@@ -303,8 +314,10 @@ def evaluate_inputs(
         }
     )
     if plot_path is not None:
+        t0 = time.perf_counter()
         _pr_curve_png(plot_path, curves, f"precision-recall on the last 20% ({report['rows_test']:,} rows)")
         report["pr_curve"] = str(plot_path)
+        report["timings"]["plot_s"] = time.perf_counter() - t0
     report["seconds"] = time.perf_counter() - t_start
     return report
 
@@ -349,18 +362,23 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """``filiere evaluate``: read ``path``, evaluate, write the PR-curve PNG (and report) to ``out_dir``."""
     t0 = time.perf_counter()
-    inputs = context_for_file(path, fmt, shared_data)
+    read_tm: dict[str, float] = {}
+    inputs = context_for_file(path, fmt, shared_data, timings=read_tm)
     t_read = time.perf_counter() - t0
+    t1 = time.perf_counter()
     patterns = find_beside(path, ("patterns.txt", "*_Patterns.txt"))
     types = None
     if patterns is not None and fmt == "amlworld":
         header = path.open(encoding="utf-8").readline().strip()
         types = pattern_types_for(inputs.transactions, read_pattern_rows(patterns, header))
+    t_types = time.perf_counter() - t1
     out = out_dir or path.parent
     out.mkdir(parents=True, exist_ok=True)
     plot = out / f"{path.stem}.pr_curve.png"
     report = evaluate_inputs(inputs, pattern_types=types, config=config, graph=graph, plot_path=plot, baseline=baseline)
     report["timings"]["read_s"] = t_read
+    report["timings"].update(read_tm)
+    report["timings"]["pattern_types_s"] = t_types
     report["seconds"] = time.perf_counter() - t0
     report["file"] = str(path)
     report["patterns_file"] = str(patterns) if patterns else None
