@@ -217,3 +217,20 @@ def test_drain_keeps_the_first_row_of_an_id_resubmitted_beyond_retention(
     assert ids.count(early[0]["id"]) == 1 and (early[0]["id"], seq1) in rows  # the first row stays
     assert later_again[1]["id"] in ids  # the rest of that batch is stored
     assert n_tx == 1
+
+
+def test_single_thread_explanations_equal_the_models(rt_template: dict[str, Any]) -> None:
+    """``Scorer.explain`` (one LightGBM thread) gives ``model.explain_matrix``'s contributions."""
+    from filiere.realtime.features import OnlineFeatures
+    from filiere.realtime.service import Scorer
+    from filiere.scoring.model import load_current_model
+
+    model = load_current_model(load_settings(rt_template["workspace"]))
+    scorer = Scorer(model, OnlineFeatures.feature_index())
+    X = np.random.default_rng(3).normal(size=(25, len(model.feature_names)))
+    X[::4, 2] = np.nan
+    got = scorer.explain(X, top=5)
+    want = model.explain_matrix(X, top=5)
+    assert [[c.as_dict() for c in row] for row in got] == [[c.as_dict() for c in row] for row in want]
+    assert any(row for row in got)
+    assert scorer.explain(X[:0]) == []
