@@ -24,13 +24,15 @@ def serve(
     import uvicorn
 
     from filiere.api.app import create_app
+    from filiere.realtime.api import FastPath
 
     settings = settings_for(workspace)
     if not settings.store_path.exists():
         raise UserInputError(f"no filiere workspace at {settings.workspace}: run `filiere init` first")
     app = create_app(settings)
     console.print(f"filiere serving {settings.workspace} on [bold]http://{host}:{port}/[/] (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # POST /v1/transactions skips the middleware stack and route matching (see FastPath)
+    uvicorn.run(FastPath(app), host=host, port=port, log_level="warning")
 
 
 @users_app.command("add")
