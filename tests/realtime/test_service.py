@@ -31,11 +31,13 @@ def tx(i: int, **over: Any) -> dict[str, Any]:
 def _client(ws: Path, extra_config: str = "") -> TestClient:
     from filiere.api.app import create_app
     from filiere.config import load_settings
+    from filiere.realtime.api import FastPath
 
     if extra_config:
         with (ws / "filiere.yml").open("a", encoding="utf-8") as fh:
             fh.write(extra_config)
-    return TestClient(create_app(load_settings(ws), web=False))
+    # as both servers run it: POST /v1/transactions with a bearer token takes FastPath's own reader
+    return TestClient(FastPath(create_app(load_settings(ws), web=False)))
 
 
 @pytest.fixture(scope="module")

@@ -69,28 +69,38 @@ class AuthCache:
 
     async def principal(self, request: Request, roles: frozenset[str]) -> Principal:
         header = request.headers.get("authorization")
+        gate = request.app.state.store_gate
         if header:
-            scheme, _, token = header.partition(" ")
-            token = token.strip()
-            if scheme.lower() != "bearer" or not token:
-                raise AuthenticationError("malformed Authorization header: expected 'Bearer TOKEN'")
-            p = await self._lookup("t:" + token, token, principal_for_token, request)
-            if p is None:
-                raise AuthenticationError("invalid, expired or revoked API token")
+            return await self.bearer(header, gate, roles)
         else:
             sid = request.cookies.get(SESSION_COOKIE)
             if not sid:
                 raise AuthenticationError("authentication required: send 'Authorization: Bearer TOKEN' or log in")
-            p = await self._lookup("s:" + sid, sid, principal_for_session, request)
+            p = await self._lookup("s:" + sid, sid, principal_for_session, gate)
             if p is None:
                 raise AuthenticationError("session expired: log in again")
             if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != p.csrf_token:
                 raise PermissionDeniedError("missing or wrong X-CSRF-Token header for a cookie-authenticated request")
+        return self._check_role(p, roles)
+
+    async def bearer(self, header: str, gate: Any, roles: frozenset[str]) -> Principal:
+        """The principal of an ``Authorization: Bearer TOKEN`` header value."""
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationError("malformed Authorization header: expected 'Bearer TOKEN'")
+        p = await self._lookup("t:" + token, token, principal_for_token, gate)
+        if p is None:
+            raise AuthenticationError("invalid, expired or revoked API token")
+        return self._check_role(p, roles)
+
+    @staticmethod
+    def _check_role(p: Principal, roles: frozenset[str]) -> Principal:
         if p.role not in roles:
             raise PermissionDeniedError(f"role {p.role!r} may not do this (allowed: {', '.join(sorted(roles))})")
         return p
 
-    async def _lookup(self, key: str, secret: str, fn: Any, request: Request) -> Principal | None:
+    async def _lookup(self, key: str, secret: str, fn: Any, gate: Any) -> Principal | None:
         digest = hashlib.sha256(key.encode()).hexdigest()
         now = time.monotonic()
         hit = self._cache.get(digest)
@@ -98,7 +108,7 @@ class AuthCache:
             return hit[1]
         running = self._running.get(digest)
         if running is None:
-            running = asyncio.ensure_future(self._refresh(digest, secret, fn, request.app.state.store_gate))
+            running = asyncio.ensure_future(self._refresh(digest, secret, fn, gate))
             self._running[digest] = running
             running.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved, logged by caller
         if hit is not None and hit[1] is not None and now < hit[0] + self.stale_s:
@@ -123,7 +133,10 @@ class AuthCache:
 
 
 def _state(request: Request) -> tuple[RealtimeService, AuthCache]:
-    app = request.app
+    return _state_of(request.app)
+
+
+def _state_of(app: Any) -> tuple[RealtimeService, AuthCache]:
     svc: RealtimeService | None = getattr(app.state, "realtime", None)
     if svc is None:
         svc = RealtimeService(app.state.settings, app.state.store_gate)
@@ -151,9 +164,17 @@ async def post_transactions(request: Request) -> Response:
         if clen is not None and clen.isdigit() and int(clen) > MAX_BODY:
             return _json({"detail": f"body over {MAX_BODY >> 20} MiB: send smaller batches"}, 413)
         body = await request.body()
+        want = request.query_params.get("features", "") in ("1", "true")
+        return await _score(svc, body, request.headers.get("content-type", ""), want)
+    except FiliereError as exc:
+        return _error(exc)
+
+
+async def _score(svc: RealtimeService, body: bytes, ctype: str, want: bool) -> Response:
+    """The answer to a ``POST /v1/transactions`` body (authenticated already)."""
+    try:
         if len(body) > MAX_BODY:
             return _json({"detail": f"body over {MAX_BODY >> 20} MiB: send smaller batches"}, 413)
-        ctype = request.headers.get("content-type", "")
         if "xml" in ctype:
             try:
                 recs = await run_in_threadpool(from_iso20022, body)
@@ -183,7 +204,6 @@ async def post_transactions(request: Request) -> Response:
             return _json(
                 {"detail": f"{len(recs)} transactions in one request (at most {svc.config.max_request_tx})"}, 413
             )
-        want = request.query_params.get("features", "") in ("1", "true")
         answers = await svc.submit(recs, want)
     except FiliereError as exc:
         return _error(exc)
@@ -269,17 +289,62 @@ class FastPath:
         self.app = app
         self.path = path
 
+    @property
+    def state(self) -> Any:
+        """The wrapped application's state (the wrapper is transparent to its users)."""
+        return self.app.state
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         scope["app"] = self.app
         try:
-            response = await post_transactions(Request(scope, receive))
+            response = await self._bearer_json(scope, receive)
+            if response is None:  # a session cookie, a query string…: the general handler
+                response = await post_transactions(Request(scope, receive))
         except Exception:  # the app's ServerErrorMiddleware would do the same
             logging.getLogger(__name__).exception("real-time request failed")
             response = _json({"detail": "internal server error"}, 500)
         await response(scope, receive, send)
+
+    async def _bearer_json(self, scope: Any, receive: Any) -> Response | None:
+        """:func:`post_transactions` for the feed's usual request (bearer token, no query string),
+        reading the raw ASGI headers and body instead of building a Starlette ``Request``."""
+        if scope.get("query_string"):
+            return None
+        auth_header = clen = None
+        ctype = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                auth_header = value.decode("latin-1")
+            elif name == b"content-type":
+                ctype = value.decode("latin-1")
+            elif name == b"content-length":
+                clen = value
+        if auth_header is None:
+            return None
+        svc, auth = _state_of(self.app)
+        try:
+            await auth.bearer(auth_header, self.app.state.store_gate, FEED_ROLES)
+        except FiliereError as exc:
+            return _error(exc)
+        if clen is not None and clen.isdigit() and int(clen) > MAX_BODY:
+            return _json({"detail": f"body over {MAX_BODY >> 20} MiB: send smaller batches"}, 413)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return _json({"detail": "client disconnected"}, 400)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                return _json({"detail": f"body over {MAX_BODY >> 20} MiB: send smaller batches"}, 413)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return await _score(svc, chunks[0] if len(chunks) == 1 else b"".join(chunks), ctype, False)
 
 
 router = APIRouter(tags=["real-time"], lifespan=lifespan)
