@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,9 @@ class TrainConfig(BaseModel):
     #: LightGBM threads; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made 2 threads
     #: 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100 rounds)
     threads: int = 1
+    #: LightGBM threads for scoring (0 = every core): scoring is row-parallel over large batches and its
+    #: results do not depend on the thread count
+    predict_threads: int = 0
     seed: int = 7
 
 
@@ -412,6 +416,7 @@ def fit(
     n = table.num_rows
     val = slice(n_train, n_train + n_val)
     two = config.two_stage if two_stage is None else two_stage
+    pt = config.predict_threads or os.cpu_count() or 1
     X_va = to_matrix(table.slice(n_train, n_val), names)
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -426,9 +431,9 @@ def fit(
     if not two:
         b = train_booster(to_matrix(train_tbl, names), y[:n_train], X_va, y[val], names, categorical, config)
         lap("train_s")
-        p_val = np.asarray(b.predict(X_va, num_threads=config.threads))
+        p_after = _predict_slices(b, table, names, n_train, n, pt)
+        p_val = p_after[:n_val]
         thr, _ = f1_threshold(y[val], p_val)
-        p_after = _predict_slices(b, table, names, n_train, n, config.threads)
         lap("predict_s")
         return Fitted(b, names, thr, p_val, p_after, timings=tm)
     # stage 1: out-of-fold scores on the training rows, full-train scores after
@@ -442,12 +447,12 @@ def fit(
         if not y[rows].any():
             continue
         bi = train_booster(X_train_all[rows], y[rows], X_va, y[val], names, categorical, config)
-        p1[lo:hi] = bi.predict(X_train_all[lo:hi], num_threads=config.threads)
+        p1[lo:hi] = bi.predict(X_train_all[lo:hi], num_threads=pt)
     lap("stage1_oof_s")
     stage1 = train_booster(X_train_all, y[:n_train], X_va, y[val], names, categorical, config)
     lap("stage1_s")
     del X_train_all
-    p1[n_train:] = _predict_slices(stage1, table, names, n_train, n, config.threads)
+    p1[n_train:] = _predict_slices(stage1, table, names, n_train, n, pt)
     lap("predict_s")
     prop = propagate(table, p1, extra=config.propagate_extra)
     added = [*PROPAGATED_FEATURES, *(PROPAGATED_EXTRA if config.propagate_extra else ())]
@@ -459,9 +464,9 @@ def fit(
     X_va2 = to_matrix(t2.slice(n_train, n_val), names2)
     b2 = train_booster(to_matrix(t2.slice(0, n_train), names2), y[:n_train], X_va2, y[val], names2, categorical, config)
     lap("stage2_s")
-    p_val = np.asarray(b2.predict(X_va2, num_threads=config.threads))
+    p_after = _predict_slices(b2, t2, names2, n_train, n, pt)
+    p_val = p_after[:n_val]
     thr, _ = f1_threshold(y[val], p_val)
-    p_after = _predict_slices(b2, t2, names2, n_train, n, config.threads)
     lap("predict_s")
     return Fitted(
         b2,
