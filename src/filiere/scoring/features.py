@@ -106,8 +106,10 @@ def to_matrix(table: pa.Table, names: Sequence[str]) -> np.ndarray:
         from filiere.errors import UserInputError
 
         raise UserInputError(f"feature table lacks {len(missing)} model feature(s): {', '.join(missing[:5])}")
-    cols = [table.column(n).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for n in names]
-    return np.column_stack(cols) if cols else np.empty((table.num_rows, 0))
+    out = np.empty((table.num_rows, len(names)), dtype=np.float64)
+    for j, n in enumerate(names):  # one column at a time: peak memory is the matrix, not twice it
+        out[:, j] = table.column(n).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return out
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:

@@ -153,9 +153,13 @@ def train_booster(
     names: list[str],
     categorical: list[str],
     config: TrainConfig,
+    rows: np.ndarray | None = None,
 ) -> Any:
     """A LightGBM booster: negatives subsampled, early-stopped on the log-loss of a subsample of the
-    validation rows (all positives, ``val_neg_per_pos`` negatives each)."""
+    validation rows (all positives, ``val_neg_per_pos`` negatives each).
+
+    ``rows``: the training rows are ``X_train[rows]`` (labels ``y_train`` already for those rows),
+    taken after subsampling, so that the full training slice is never copied."""
     lgb = require("lightgbm", "ml")
     rng = np.random.default_rng(config.seed)
     idx = subsample(y_train, config.neg_per_pos, rng)
@@ -179,7 +183,12 @@ def train_booster(
     }
     cat = [c for c in categorical if c in names]
     dtrain = lgb.Dataset(
-        X_train[idx], label=y_train[idx], weight=w, feature_name=names, categorical_feature=cat, free_raw_data=True
+        X_train[idx if rows is None else rows[idx]],
+        label=y_train[idx],
+        weight=w,
+        feature_name=names,
+        categorical_feature=cat,
+        free_raw_data=True,
     )
     callbacks = []
     valid_sets = []
@@ -446,7 +455,7 @@ def fit(
         rows = np.r_[np.arange(0, lo), np.arange(hi, n_train)]
         if not y[rows].any():
             continue
-        bi = train_booster(X_train_all[rows], y[rows], X_va, y[val], names, categorical, config)
+        bi = train_booster(X_train_all, y[rows], X_va, y[val], names, categorical, config, rows=rows)
         p1[lo:hi] = bi.predict(X_train_all[lo:hi], num_threads=pt)
     lap("stage1_oof_s")
     stage1 = train_booster(X_train_all, y[:n_train], X_va, y[val], names, categorical, config)
