@@ -186,8 +186,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--propagate-extra",
-        action="store_true",
-        help="filiere's second stage also gets sums/mean/age of earlier suspicion (TrainConfig.propagate_extra)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="filiere's second stage also gets sums/mean/age of earlier suspicion "
+        "(TrainConfig.propagate_extra; default: TrainConfig's default)",
     )
     args = ap.parse_args()
 
@@ -198,7 +200,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="filiere-bench-detection-"))
     results: list[dict[str, Any]] = []
-    cfg = TrainConfig(propagate_extra=args.propagate_extra)
+    cfg = TrainConfig() if args.propagate_extra is None else TrainConfig(propagate_extra=args.propagate_extra)
     for template in args.templates.split(","):
         for k, seed in enumerate(seeds):
             d = work / f"{template}-{args.rows}-{seed}"
@@ -232,6 +234,7 @@ def main() -> None:
                 "positives_typed": r.get("positives_typed"),
                 "positives_untyped": r.get("positives_untyped"),
                 "timings": r["timings"],
+                "propagate_extra": cfg.propagate_extra,
             }
             if not args.no_gfp:
                 row.update(peer_baseline(d / "transactions.csv", d, args.gfp_batch))
