@@ -22,124 +22,20 @@ import random
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from filiere.screening import normalize
+from filiere.screening.evalset import BENCH_SEED, Case, alias_cases, canon_key, generate_names
 from filiere.screening.loaders import load_list
 from filiere.screening.matcher import NameIndex, Query
 from filiere.screening.models import ListEntity
-from filiere.screening.normalize import HONORIFICS, PARTICLES, script_of, to_latin, tokenize
 from filiere.screening.service import Screener
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data").resolve()
 NK_PYTHON = ROOT / ".bench-envs" / "nk" / "bin" / "python"
-
-FIRST = {
-    "west_african": "Aminata Mamadou Moussa Fatoumata Ousmane Boubacar Adama Awa Seydou Kadiatou Ibrahima Mariam "
-    "Oumar Souleymane Aissata Cheick Modibo Salif Kofi Kwame Ama Yaw Abena Chukwuemeka Ngozi Oluwaseun Yetunde "
-    "Babatunde Emeka Adaeze Sekou Lansana Fode Binta Djeneba Hawa Tidiane Alassane",
-    "arabic": "Mohamed Ahmed Ali Omar Youssef Khaled Hassan Hussein Ibrahim Mustafa Karim Samir Nabil Rachid Said "
-    "Tarek Walid Yasmine Fatima Khadija Amina Leila Nour Salma Zineb Hamza Bilal Anas Ayoub Mehdi Sofiane Nadia "
-    "Rania Houda Imane Abdelaziz Abderrahmane Abdallah Mounir Jamal",
-    "french": "Jean Pierre Marie Nicolas Camille Julien Sophie Isabelle Philippe Michel Laurent Nathalie Christophe "
-    "Sandrine Olivier Thomas Claire Antoine Mathieu Celine Aurelie Sebastien Vincent Emilie Guillaume Helene",
-    "english": "James John Robert Michael William David Richard Joseph Thomas Mary Patricia Jennifer Linda "
-    "Elizabeth Susan Jessica Sarah Karen Emily Daniel Matthew Andrew Joshua Oliver Harry Charlotte Amelia",
-}
-LAST = {
-    "west_african": "Traore Diallo Coulibaly Keita Konate Toure Sangare Diarra Sow Ba Ndiaye Diop Fall Sylla "
-    "Camara Bah Barry Kone Ouedraogo Sawadogo Mensah Owusu Boateng Adeyemi Okafor Nwosu Balogun Okonkwo Sanogo Cisse "
-    "Dembele Kante Fofana Doumbia Bamba Yeo Ouattara Kabore Zongo",
-    "arabic": "Benali Haddad Mansour Khalil Saleh Nasser Hamdi Brahimi Bouzid Cherif Mekki Belkacem Amrani "
-    "Tazi Alaoui Bennani Chraibi Idrissi Ziani Mahjoub Sassi Trabelsi Jaziri Gharbi Masri Haddadi Najjar Khoury "
-    "Aziz Farouk Kabbani Rahmani Slimani Hakimi Bakri",
-    "french": "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre "
-    "Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard Andre Mercier Dupont Lambert Bonnet Fontaine",
-    "english": "Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Moore Jackson White "
-    "Harris Clark Lewis Walker Hall Allen Young King Wright Scott Green Baker Adams Nelson Hill Campbell",
-}
-
-
-#: the scenario generator's name model pools merged in (West African + Nigerian, Arabic, French, English)
-_SCENARIO_POOLS = {"west_african": ("wa", "ng"), "arabic": ("ar",), "french": ("fr",), "english": ("en",)}
-
-
-def _pool(which: dict[str, str], scen: dict[str, tuple[str, ...]], pool: str) -> list[str]:
-    names = which[pool].split() + [n for k in _SCENARIO_POOLS[pool] for n in scen.get(k, ())]
-    return list(dict.fromkeys(names))
-
-
-def generate_names(n: int, seed: int = 7) -> list[str]:
-    """Realistic non-listed names: a first name (sometimes two) and a surname from one of four pools
-    (the benchmark's own and the scenario engine's name model, ``filiere.scenario.names``)."""
-    from filiere.scenario import names as scen
-
-    rng = random.Random(seed)
-    pools = list(FIRST)
-    firsts = {p: _pool(FIRST, scen.FIRST, p) for p in pools}
-    lasts = {p: _pool(LAST, scen.LAST, p) for p in pools}
-    out: list[str] = []
-    for _ in range(n):
-        pool = rng.choice(pools)
-        first = firsts[pool]
-        last = lasts[pool]
-        parts = [rng.choice(first)]
-        if rng.random() < 0.35:
-            parts.append(rng.choice(first))
-        parts.append(rng.choice(last))
-        if pool == "arabic" and rng.random() < 0.3:
-            parts.insert(-1, "El" if rng.random() < 0.5 else "Ben")
-        out.append(" ".join(parts))
-    return out
-
-
-def words(name: str) -> set[str]:
-    return {w for w in to_latin(name).replace("-", " ").split() if len(w) > 1 and w not in PARTICLES | HONORIFICS}
-
-
-def canon_key(name: str) -> str:
-    """A name's folded token set: two spellings of one listed name share it."""
-    return " ".join(sorted(t.canon for t in tokenize(name)))
-
-
-@dataclass
-class Case:
-    entity: int
-    name: str
-    kind: str  # variant | distinct | original
-    rare: bool = False  # variant sharing a word found in < 0.2 % of the list's names
-
-
-def alias_cases(entities: list[ListEntity]) -> list[Case]:
-    cases: list[Case] = []
-    df: dict[str, int] = {}
-    for e in entities:
-        for n in e.names + e.weak_names:
-            for w in words(n):
-                df[w] = df.get(w, 0) + 1
-    rare_below = 0.002 * sum(len(e.names) + len(e.weak_names) for e in entities)
-    for ei, e in enumerate(entities):
-        if e.schema == "CryptoWallet":
-            continue
-        all_names = e.names + e.weak_names
-        for k, name in enumerate(all_names):
-            rest = all_names[:k] + all_names[k + 1 :]
-            if not rest:
-                continue
-            if script_of(name) != "latin":
-                if script_of(name) == "arabic":
-                    cases.append(Case(ei, name, "original"))
-                continue
-            if k == 0:
-                continue  # the primary name is not an alias
-            shared = words(name) & set().union(*(words(r) for r in rest if script_of(r) == "latin"))
-            rare = any(df.get(w, 0) < rare_below for w in shared)
-            cases.append(Case(ei, name, "variant" if shared else "distinct", rare))
-    return cases
 
 
 def name_ids(idx: NameIndex) -> dict[tuple[int, str], int]:
@@ -147,14 +43,16 @@ def name_ids(idx: NameIndex) -> dict[tuple[int, str], int]:
 
 
 def evaluate(
-    idx: NameIndex, cases: list[Case], threshold: float
+    idx: NameIndex, cases: list[Case], threshold: float, queries: list[Query] | None = None
 ) -> tuple[dict[str, dict[str, float]], list[list[str]], list[float]]:
     """Per kind: n, top-1, recall at the threshold, candidate recall (the entity among the aligned
-    candidates at all). One batch call, each query with its own name left out of the index."""
+    candidates at all). One batch call, each query with its own name left out of the index.
+    ``queries``: the cases' queries when they carry more than the name (qualifiers)."""
     nid = name_ids(idx)
     excludes = [[nid[(c.entity, c.name)]] if (c.entity, c.name) in nid else [] for c in cases]
     k = idx.config.candidates
-    results = idx.search_many([Query(c.name) for c in cases], limit=k, cutoff=0.0, excludes=excludes)
+    queries = queries if queries is not None else [Query(c.name) for c in cases]
+    results = idx.search_many(queries, limit=k, cutoff=0.0, excludes=excludes)
     stats: dict[str, dict[str, float]] = {}
     candidates: list[list[str]] = []
     target_scores: list[float] = []
@@ -259,7 +157,7 @@ def main() -> None:
     # ---- false alerts on non-listed names
     # names on the lists in any spelling (same folded token set) are not "non-listed"
     listed = {canon_key(n) for e in un + ofac for n in e.names + e.weak_names}
-    fp_names = [n for n in generate_names(args.fp_names * 3) if canon_key(n) not in listed]
+    fp_names = [n for n in generate_names(args.fp_names * 3, BENCH_SEED) if canon_key(n) not in listed]
     fp_names = list(dict.fromkeys(fp_names))[: args.fp_names]
     fp_res = both.index.search_many([Query(n) for n in fp_names], limit=10, cutoff=0.0)
     fp_rate = sum(any(m.score >= thr for m in r) for r in fp_res) / max(len(fp_names), 1)
@@ -272,6 +170,15 @@ def main() -> None:
     rows: list[tuple[str, str, int, float, float, float, str, str]] = []
     peer_fp: float | None = None
     all_queries: list[Query] = [Query(n) for n in fp_names]
+    # ---- with qualifiers: persons' aliases carry the entity's birth year and nationality; the
+    # generated names carry a random year and nationality (name-only rows above stay the headline)
+    qrng = random.Random(23)
+    countries = sorted({c for e in un + ofac for c in e.countries})
+    fpq = [Query(n, birth_date=str(qrng.randint(1940, 2000)), country=qrng.choice(countries)) for n in fp_names]
+    fpq_res = both.index.search_many(fpq, limit=10, cutoff=0.0)
+    fpq_rate = sum(any(m.score >= thr for m in r) for r in fpq_res) / max(len(fp_names), 1)
+    qual_rows: list[tuple[str, int, float, float, float, float]] = []
+
     for label, ents in (("UN", un), ("OFAC", ofac)):
         idx = NameIndex(ents, both.config)
         cases = alias_cases(ents)
@@ -280,6 +187,19 @@ def main() -> None:
             cases = cases[: args.rows]
         all_queries.extend(Query(c.name) for c in cases)
         stats, cands, tscores = evaluate(idx, cases, thr)
+        # the same variant aliases of persons with a listed birth date, name only and with qualifiers
+        qcases = [c for c in cases if c.kind == "variant" and ents[c.entity].schema == "Person"
+                  and ents[c.entity].birth_dates]  # fmt: skip
+        if qcases:
+            qq = [
+                Query(c.name, birth_date=ents[c.entity].birth_dates[0][:4],
+                      country=ents[c.entity].countries[0] if ents[c.entity].countries else None)
+                for c in qcases
+            ]  # fmt: skip
+            s0 = evaluate(idx, qcases, thr)[0]["variant"]
+            s1 = evaluate(idx, qcases, thr, qq)[0]["variant"]
+            n = s0["n"]
+            qual_rows.append((label, int(n), s0["top1"] / n, s0["recall"] / n, s1["top1"] / n, s1["recall"] / n))
         for kind, sel in (
             ("variant", [c.kind == "variant" for c in cases]),
             ("variant, rare word shared", [c.kind == "variant" and c.rare for c in cases]),
@@ -343,12 +263,24 @@ def main() -> None:
     print("| measure | value |")
     print("|---|---:|")
     print(f"| false-alert rate, {len(fp_names):,} generated non-listed names vs UN+OFAC | {fp_rate:.4f} |")
+    print(
+        f"| with qualifiers: false-alert rate, the same names with a random birth year and nationality | {fpq_rate:.4f} |"
+    )
     if peer_fp is not None:
         print(f"| logic-v2 false-alert rate (sample of the same names, same UN+OFAC candidates) | {peer_fp:.4f} |")
     print(f"| list parsing (UN XML + OFAC CSV) | {load_s:.2f} s |")
     print(f"| index build, UN + OFAC ({len(both.index.name_text):,} names) | {build_s:.2f} s |")
     print(f"| batch queries/s, 1 process ({len(all_queries):,} queries) | {qps1:,.0f} |")
     print(f"| batch queries/s, {args.workers} processes | {qps2:,.0f} |")
+    print()
+    print("With qualifiers (separate from the name-only headline): variant aliases of persons with a listed birth")
+    print("date, queried by name only and with the entity's birth year and first nationality.\n")
+    print(
+        f"| list | queries | top-1, name only | recall@{thr}, name only | top-1, with qualifiers | recall@{thr}, with qualifiers |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, n, t0, r0, t1, r1 in qual_rows:
+        print(f"| {label} | {n:,} | {t0:.3f} | {r0:.3f} | {t1:.3f} | {r1:.3f} |")
     print()
     head = " | ".join(f"recall at {r:.1%} FP (≥ {t:.3f})" for r, t in zip(CURVE_RATES, fp_thresholds, strict=True))
     print(f"| list | aliases | {head} |")

@@ -24,7 +24,30 @@ P_ALPHA = 2  # how much weak evidence (only common tokens matched) lowers the sc
 P_RANK_GAMMA = 3  # blocking: penalty per unit of the name's own weight when ranking candidates
 P_LAMBDA_N = 4  # the same when the name is better covered than the query (the query has extra words)
 P_POWER = 5  # final calibration: score ** power (monotone)
-N_PARAMS = 6
+P_IDF_MAX = 6  # weight of a token never seen on the lists (features are read in its units)
+P_SHIFT = 7  # the learned scorer's calibration: added to its logit
+P_GATE = 8  # pairs the hand-set score puts below this are not run through the trees
+N_PARAMS = 9
+#: a gated pair keeps this share of its hand-set score (for ordering; far below any cutoff)
+GATED_SCALE = 0.01
+
+#: the pair features of an alignment (the learned scorer's inputs; see :data:`FEATURE_NAMES`)
+F_LEGACY = 0  # the hand-set score of :func:`_score`
+F_QCOVER = 1  # matched share of the query's IDF weight
+F_NCOVER = 2  # matched share of the name's IDF weight
+F_STRENGTH = 3  # matched IDF weight (the smaller side), in units of an unseen token's weight
+F_Q_UNM_MAX = 4  # rarest query token left unmatched (IDF / unseen)
+F_N_UNM_MAX = 5  # rarest name token left unmatched
+F_Q_UNM_N = 6  # query tokens left unmatched
+F_N_UNM_N = 7  # name tokens left unmatched
+F_MEAN_SIM = 8  # mean similarity of the aligned pairs
+F_EXACT = 9  # share of the aligned pairs that are exact
+F_RAREST = 10  # rarest aligned name token, exact pairs only (IDF / unseen)
+F_RAREST_SIM = 11  # rarest aligned name token, any similarity, times that similarity
+F_PAIRS = 12  # aligned pairs
+F_UNVOWELED = 13  # the query is in a script without short vowels (Arabic)
+F_MIN_COVER = 14  # the worse-covered side's share
+N_FEAT = 15
 
 
 @njit(cache=True, inline="always")
@@ -84,12 +107,13 @@ def _align(
     scr: np.ndarray, vsim: np.ndarray,
     nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
     idf: np.ndarray, name_wtot: np.ndarray, params: np.ndarray,
-    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray,
+    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray, unvoweled: bool, feat: np.ndarray,
 ) -> tuple[float, int, float, float]:  # fmt: skip
-    """Best-first alignment of the query's units with name ``nid``'s; fills ``pair_*``.
+    """Best-first alignment of the query's units with name ``nid``'s; fills ``pair_*`` and the pair
+    features ``feat`` (``N_FEAT``).
 
     Name units ``0..k-1`` are its tokens, ``k..`` its joined adjacent pairs. Returns
-    ``(score, pairs, matched query weight, matched name weight)``.
+    ``(hand-set score, pairs, matched query weight, matched name weight)``.
     """
     a = nt_ptr[nid]
     k = nt_ptr[nid + 1] - a
@@ -125,6 +149,10 @@ def _align(
     qm = 0.0
     nm = 0.0
     npairs = 0
+    sum_s = 0.0
+    n_exact = 0
+    rarest = 0.0
+    rarest_s = 0.0
     for o in order:
         u = pu[o]
         jj = pn[o]
@@ -148,7 +176,106 @@ def _align(
             pair_n[npairs] = jj
             pair_s[npairs] = s
         npairs += 1
-    return _score(qm, qt, nm, name_wtot[nid], params), npairs, qm, nm
+        sum_s += s
+        if s >= 1.0:
+            n_exact += 1
+            if wn > rarest:
+                rarest = wn
+        if s * wn > rarest_s:
+            rarest_s = s * wn
+    nt = name_wtot[nid]
+    legacy = _score(qm, qt, nm, nt, params)
+    imax = params[P_IDF_MAX]
+    # query tokens (single units, covers 1 << i) and name tokens left unmatched
+    q_unm_n = 0
+    q_unm_max = 0.0
+    for u in range(nu):
+        qc = u_cover[u0 + u]
+        if _popcount(qc) == 1 and (qc & qmask) == 0:
+            q_unm_n += 1
+            q_unm_max = max(q_unm_max, u_w[u0 + u])
+    n_unm_n = 0
+    n_unm_max = 0.0
+    for j in range(k):
+        if (nmask >> j) & 1 == 0:
+            n_unm_n += 1
+            n_unm_max = max(n_unm_max, idf[nt_vid[a + j]])
+    qcov = min(qm / qt, 1.0) if qt > 0.0 else 0.0
+    ncov = min(nm / nt, 1.0) if nt > 0.0 else 0.0
+    feat[F_LEGACY] = legacy
+    feat[F_QCOVER] = qcov
+    feat[F_NCOVER] = ncov
+    feat[F_STRENGTH] = min(min(qm, nm) / imax, 3.0)
+    feat[F_Q_UNM_MAX] = q_unm_max / imax
+    feat[F_N_UNM_MAX] = n_unm_max / imax
+    feat[F_Q_UNM_N] = min(q_unm_n, 4)
+    feat[F_N_UNM_N] = min(n_unm_n, 4)
+    feat[F_MEAN_SIM] = sum_s / npairs if npairs else 0.0
+    feat[F_EXACT] = n_exact / npairs if npairs else 0.0
+    feat[F_RAREST] = rarest / imax
+    feat[F_RAREST_SIM] = rarest_s / imax
+    feat[F_PAIRS] = min(npairs, 4)
+    feat[F_UNVOWELED] = 1.0 if unvoweled else 0.0
+    feat[F_MIN_COVER] = min(qcov, ncov)
+    return legacy, npairs, qm, nm
+
+
+@njit(cache=True, inline="always")
+def _learned(
+    feat: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray, shift: float, gate: float
+) -> float:
+    """The learned pair score: gradient-boosted trees over the pair features, as a logistic of
+    their summed leaf values plus the calibration ``shift``; the hand-set score when there are no
+    trees. ``node_i[n]`` = (feature or −1 at a leaf, left child, right child), ``node_f[n]`` =
+    (threshold: left when ``feat <= threshold``, the node's value). A pair whose hand-set score is
+    below ``gate`` (most of a query's candidates: one common word in common) skips the trees and
+    keeps ``GATED_SCALE`` of its hand-set score."""
+    legacy: float = feat[F_LEGACY]
+    if roots.shape[0] == 0:
+        return legacy
+    if legacy < gate:
+        return GATED_SCALE * legacy
+    z = shift
+    for t in range(roots.shape[0]):
+        n = roots[t]
+        while node_i[n, 0] >= 0:
+            n = node_i[n, 1] if feat[node_i[n, 0]] <= node_f[n, 0] else node_i[n, 2]
+        z += node_f[n, 1]
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+@njit(cache=True)
+def tree_logits(feats: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """The trees' summed leaf values for each row of ``feats`` (training and calibration)."""
+    out = np.empty(feats.shape[0])
+    for r in range(feats.shape[0]):
+        z = 0.0
+        for t in range(roots.shape[0]):
+            n = roots[t]
+            while node_i[n, 0] >= 0:
+                n = node_i[n, 1] if feats[r, node_i[n, 0]] <= node_f[n, 0] else node_i[n, 2]
+            z += node_f[n, 1]
+        out[r] = z
+    return out
+
+
+@njit(cache=True)
+def tree_contributions(
+    feat: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray, contrib: np.ndarray
+) -> float:
+    """Per-feature contributions to the trees' logit (path attribution: each split's change of
+    the node value goes to its feature); returns the bias (sum of the roots' values)."""
+    bias = 0.0
+    for i in range(contrib.shape[0]):
+        contrib[i] = 0.0
+    for t in range(roots.shape[0]):
+        n = roots[t]
+        bias += node_f[n, 1]
+        while node_i[n, 0] >= 0:
+            c = node_i[n, 1] if feat[node_i[n, 0]] <= node_f[n, 0] else node_i[n, 2]
+            contrib[node_i[n, 0]] += node_f[c, 1] - node_f[n, 1]
+            n = c
+    return bias
 
 
 @njit(cache=True)
@@ -161,10 +288,16 @@ def search_batch(
     name_wtot: np.ndarray, name_ent: np.ndarray, idf: np.ndarray, params: np.ndarray,
     k_cand: int, scr: np.ndarray, acc: np.ndarray,
     out_nid: np.ndarray, out_score: np.ndarray,
+    q_unvoweled: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray,
+    dump_nid: np.ndarray, dump_feat: np.ndarray,
 ) -> None:  # fmt: skip
     """Score a batch of queries; ``out_nid[q, :]`` best name per entity (−1: none), best first.
 
     ``x_off``/``x_nid``: indexed names each query must ignore (leave-one-out evaluation).
+    ``node_i`` / ``node_f`` / ``roots``: the learned scorer (:func:`_learned`; no roots: the
+    hand-set score). ``dump_nid`` /
+    ``dump_feat`` (``(nq, k_cand)`` / ``(nq, k_cand, N_FEAT)``, or 0 rows): every aligned
+    candidate name and its pair features, for training the scorer.
     """
     nq = q_uoff.shape[0] - 1
     n_out = out_nid.shape[1]
@@ -184,11 +317,16 @@ def search_batch(
     ent_best = np.empty(k_cand, np.int64)
     sc_best = np.empty(k_cand)
     nid_best = np.empty(k_cand, np.int64)
+    feat = np.zeros(N_FEAT)
+    dump = dump_nid.shape[0] > 0
     gamma = params[P_RANK_GAMMA]
     for q in range(nq):
         for i in range(n_out):
             out_nid[q, i] = -1
             out_score[q, i] = 0.0
+        if dump:
+            for i in range(k_cand):
+                dump_nid[q, i] = -1
         u0 = q_uoff[q]
         nu = q_uoff[q + 1] - u0
         if nu == 0:
@@ -238,10 +376,15 @@ def search_batch(
         ne = 0
         for i in range(nk):
             n = top_n[i]
-            s = _align(
+            _align(
                 n, u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos,
-                idf, name_wtot, params, pu, pn, pss,
-            )[0]  # fmt: skip
+                idf, name_wtot, params, pu, pn, pss, q_unvoweled[q], feat,
+            )  # fmt: skip
+            s = _learned(feat, node_i, node_f, roots, params[P_SHIFT], params[P_GATE])
+            if dump:
+                dump_nid[q, i] = n
+                for f in range(N_FEAT):
+                    dump_feat[q, i, f] = feat[f]
             e = name_ent[n]
             found = -1
             for j in range(ne):
@@ -270,7 +413,7 @@ def explain_pair(
     nid: int, scr: np.ndarray,
     nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
     idf: np.ndarray, name_wtot: np.ndarray, params: np.ndarray,
-    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray,
+    pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray, unvoweled: bool, feat: np.ndarray,
 ) -> tuple[float, int, float, float]:  # fmt: skip
     """The alignment of one query (its units and expansions) with name ``nid``, for explanations."""
     nu = u_cover.shape[0]
@@ -280,7 +423,7 @@ def explain_pair(
     nv = _load_query(0, ne, e_unit, e_vid, e_sim, nu, scr, vsim, touched_v)
     res = _align(
         nid, 0, nu, u_cover, u_w, qt, scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos, idf, name_wtot, params,
-        pair_u, pair_n, pair_s,
+        pair_u, pair_n, pair_s, unvoweled, feat,
     )  # fmt: skip
     for i in range(nv):
         scr[touched_v[i]] = 0

@@ -6,9 +6,12 @@ tokens form a vocabulary with an inverse document frequency (rare tokens weigh m
 neighbours). A query token is expanded to the similar vocabulary tokens through those keys only,
 postings give the candidate names, and only the best candidates are aligned in full: never all pairs.
 
-Scoring is a registry of named, weighted features (in the manner of nomenklatura's logic-v2): the
-name alignment gives the base score, qualifiers (birth date, nationality, gender, identifiers,
-schema, weak alias) raise or lower it, and each contributes a human-readable detail.
+Scoring: the compiled alignment describes each (query, listed name) pair by a few features
+(coverage by IDF weight on each side, rarest token matched and left unmatched, similarity…), and a
+learned logistic scorer (:mod:`filiere.screening.scorer`, in the manner of nomenklatura's
+regression matchers) turns them into the name score. Qualifiers (birth date, nationality, gender,
+identifiers, schema, weak alias, ambiguity) form a registry of named, weighted features (as in
+logic-v2) that add to the name score's logit; each contributes a human-readable detail.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from filiere.screening import _kernels as _k
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
 from filiere.screening.normalize import Token, canon_token, phonetic, skeleton, tokenize
+from filiere.screening.scorer import NameModel, default_model, logit, sigmoid
 
 DEFAULT_THRESHOLD = 0.70
 #: candidates below this score are not reported at all
 DEFAULT_CUTOFF = 0.50
 MIN_TOKEN_SIM = 0.70
 IDF_MIN_NAMES = 20_000
-#: most an alias shared by many entities loses (log2(entities) / 4, capped at 1, × this)
-AMBIGUITY_WEIGHT = 0.05
+#: most an alias shared by many entities loses, in logit units (log2(entities) / 4, capped at 1, × this)
+AMBIGUITY_WEIGHT = 0.4
 
 
 @dataclass(slots=True)
@@ -59,11 +63,22 @@ class MatcherConfig:
     #: names aligned in full per query
     candidates: int = 32
     weak_alias_penalty: float = 0.05
+    #: name score from the learned pair scorer (``name_model.json``); false: the hand-set score
+    learned: bool = True
 
     @classmethod
     def from_settings(cls, section: dict[str, Any]) -> MatcherConfig:
-        known = {k: float(v) if k != "candidates" else int(v) for k, v in section.items() if k in cls.__slots__}
-        return cls(**known)  # type: ignore[arg-type]
+        known: dict[str, Any] = {}
+        for k, v in section.items():
+            if k not in cls.__slots__:
+                continue
+            if k == "candidates":
+                known[k] = int(v)
+            elif k == "learned":
+                known[k] = v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
+            else:
+                known[k] = float(v)
+        return cls(**known)
 
     def kernel_params(self, idf_max: float) -> np.ndarray:
         p = np.zeros(_k.N_PARAMS, dtype=np.float64)
@@ -73,6 +88,7 @@ class MatcherConfig:
         p[_k.P_ALPHA] = self.evidence_penalty
         p[_k.P_RANK_GAMMA] = self.rank_gamma
         p[_k.P_POWER] = self.score_power
+        p[_k.P_IDF_MAX] = idf_max
         return p
 
 
@@ -136,6 +152,7 @@ class _Aligned:
     pairs: list[tuple[str, str, float]]
     q_unmatched: list[str]
     n_unmatched: list[str]
+    feat: np.ndarray
 
 
 @dataclass(slots=True)
@@ -151,13 +168,18 @@ class _Scored:
 # ------------------------------------------------------------------------------ feature registry
 FeatureFn = Callable[[Query, ListEntity, "_Scored"], tuple[float, str] | None]
 FEATURES: dict[str, tuple[float, FeatureFn]] = {}
+#: the most each qualifier can add to the logit (value ≤ 1 × weight), for pruning before scoring
+_GAINS: dict[str, float] = {}
 
 
-def feature(name: str, weight: float) -> Callable[[FeatureFn], FeatureFn]:
-    """Register a qualifier: ``fn(query, entity, scored) -> (value in [-1, 1], detail) | None``."""
+def feature(name: str, weight: float, raises: bool = False) -> Callable[[FeatureFn], FeatureFn]:
+    """Register a qualifier: ``fn(query, entity, scored) -> (value in [-1, 1], detail) | None``;
+    ``weight × value`` is added to the logit of the name score (``raises``: the value can be > 0)."""
 
     def deco(fn: FeatureFn) -> FeatureFn:
         FEATURES[name] = (weight, fn)
+        if raises:
+            _GAINS[name] = weight
         return fn
 
     return deco
@@ -167,7 +189,7 @@ def _years(dates: Iterable[str]) -> set[int]:
     return {int(d[:4]) for d in dates if len(d) >= 4 and d[:4].isdigit()}
 
 
-@feature("birth_date", 0.08)
+@feature("birth_date", 2.0, raises=True)
 def _f_birth(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.birth_date or not e.birth_dates or e.schema != "Person":
         return None
@@ -177,10 +199,10 @@ def _f_birth(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     qy, ey = _years([qd]), _years(e.birth_dates)
     if qy and ey and min(abs(a - b) for a in qy for b in ey) <= 1:
         return 0.3, f"birth year {qd[:4]} within a year of listed {', '.join(sorted(map(str, ey))[:3])}"
-    return -2.0, f"birth date {qd} differs from listed {', '.join(e.birth_dates[:3])}"
+    return -1.0, f"birth date {qd} differs from listed {', '.join(e.birth_dates[:3])}"
 
 
-@feature("country", 0.05)
+@feature("country", 1.0, raises=True)
 def _f_country(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.country or not e.countries:
         return None
@@ -190,14 +212,14 @@ def _f_country(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return -1.0, f"country {c} not among listed {', '.join(e.countries[:4])}"
 
 
-@feature("gender", 0.1)
+@feature("gender", 1.5)
 def _f_gender(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.gender or not e.gender or q.gender.lower() == e.gender:
         return None
     return -1.0, f"gender {q.gender.lower()} differs from listed {e.gender}"
 
 
-@feature("identifier", 0.25)
+@feature("identifier", 4.0, raises=True)
 def _f_ident(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.identifiers or not e.identifiers:
         return None
@@ -209,7 +231,7 @@ def _f_ident(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return None
 
 
-@feature("schema", 0.25)
+@feature("schema", 2.0)
 def _f_schema(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.schema or q.schema in ("LegalEntity", "Thing"):
         return None
@@ -219,10 +241,10 @@ def _f_schema(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return None
 
 
-@feature("weak_alias", 1.0)
+@feature("weak_alias", 0.3)
 def _f_weak(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if s.weak:
-        return -0.05, f"matched a low-quality alias {s.name!r}"
+        return -1.0, f"matched a low-quality alias {s.name!r}"
     return None
 
 
@@ -237,7 +259,8 @@ class _Prepared:
     e_unit: np.ndarray
     e_vid: np.ndarray
     e_sim: np.ndarray
-    bound: float  # most the qualifiers can add
+    bound: float  # most the qualifiers can add to the logit
+    unvoweled: bool  # written without short vowels (Arabic script)
 
 
 @dataclass(slots=True)
@@ -260,11 +283,15 @@ class _Explainer:
 
 
 def _qualifier_bound() -> float:
-    return sum(w for w, _fn in FEATURES.values() if w > 0)
+    return sum(_GAINS.values())
 
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
+_NO_DUMP_NID = np.zeros((0, 1), dtype=np.int64)
+_NO_DUMP_FEAT = np.zeros((0, 1, _k.N_FEAT), dtype=np.float64)
+_NO_NODE_I = np.zeros((0, 3), dtype=np.int64)
+_NO_NODE_F = np.zeros((0, 2), dtype=np.float64)
 MAX_TOKENS = 24
 
 
@@ -357,6 +384,10 @@ class NameIndex:
                 f"{self.entities[ei].entity_id.split(':', 1)[0]}|{key}", 1
             )
         self.params = self.config.kernel_params(self.idf_max)
+        self.model: NameModel | None = default_model() if self.config.learned else None
+        if self.model is not None:
+            self.params[_k.P_SHIFT] = self.model.shift
+            self.params[_k.P_GATE] = self.model.gate
         self._scr = np.zeros(len(self.v_canon), dtype=np.int64)
         self._acc = np.zeros(n_names, dtype=np.float64)
         # blocking keys → vocabulary ids (joined forms: exact and skeleton keys only)
@@ -469,13 +500,21 @@ class NameIndex:
             np.concatenate(vids),
             np.concatenate(sims),
             bound,
+            toks[0].unvoweled,
         )
 
     # ---------------------------------------------------------------------------------- names
     def score_batch(
-        self, preps: Sequence[_Prepared | None], n_out: int, excludes: Sequence[Collection[int]] | None = None
+        self,
+        preps: Sequence[_Prepared | None],
+        n_out: int,
+        excludes: Sequence[Collection[int]] | None = None,
+        dump: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Kernel call: per query the best name per entity (``nid``, ``score``), best first, −1 padded."""
+        """Kernel call: per query the best name per entity (``nid``, ``score``), best first, −1 padded.
+
+        ``dump``: ``(nid (nq, candidates), features (nq, candidates, N_FEAT))`` arrays the kernel
+        fills with every aligned candidate name and its pair features (training the scorer)."""
         nq = len(preps)
         q_uoff = np.zeros(nq + 1, dtype=np.int64)
         e_off = np.zeros(nq + 1, dtype=np.int64)
@@ -487,8 +526,10 @@ class NameIndex:
         ev: list[np.ndarray] = []
         es: list[np.ndarray] = []
         xs: list[int] = []
+        unv = np.zeros(nq, dtype=np.bool_)
         for i, p in enumerate(preps):
             if p is not None:
+                unv[i] = p.unvoweled
                 covers.append(p.cover)
                 weights.append(p.weight)
                 eu.append(p.e_unit)
@@ -514,18 +555,26 @@ class NameIndex:
             self.post_ptr, self.post_idx, self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos,
             self.name_wtot, self.name_ent, self.idf, self.params,
             max(self.config.candidates, n_out), self._scr, self._acc, out_nid, out_score,
+            unv, *self._trees(), *(dump if dump is not None else (_NO_DUMP_NID, _NO_DUMP_FEAT)),
         )  # fmt: skip
         return out_nid, out_score
+
+    def _trees(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        m = self.model
+        return (m.node_i, m.node_f, m.roots) if m is not None else (_NO_NODE_I, _NO_NODE_F, _EMPTY_I)
 
     def align(self, p: _Prepared, nid: int) -> _Aligned:
         """The alignment behind a score, for its explanation (same compiled code as the search)."""
         # own pair buffers: explanations are built lazily, possibly while another thread searches
         pu, pn, ps = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64), np.empty(64, dtype=np.float64)
+        feat = np.zeros(_k.N_FEAT, dtype=np.float64)
         score, npairs, _qm, _nm = _k.explain_pair(
             p.cover, p.weight, p.total, p.e_unit, p.e_vid, p.e_sim, nid, self._scr,
             self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos, self.idf, self.name_wtot, self.params,
-            pu, pn, ps,
+            pu, pn, ps, p.unvoweled, feat,
         )  # fmt: skip
+        if self.model is not None:
+            score = self.model.score(feat)
         ntoks = self.name_tokens[nid]
         a, b = int(self.nm_ptr[nid]), int(self.nm_ptr[nid + 1])
         pairs: list[tuple[str, str, float]] = []
@@ -547,6 +596,7 @@ class NameIndex:
             pairs,
             [p.texts[i] for i in range(n_single) if not qmask >> i & 1],
             [self.v_canon[v] for j, v in enumerate(ntoks) if not nmask >> j & 1],
+            feat,
         )
 
     def search(
@@ -591,7 +641,10 @@ class NameIndex:
     ) -> list[list[Match]]:
         """Matches from :meth:`score_queries`' arrays: qualifiers applied, explanations left lazy."""
         cutoff = self.config.cutoff if cutoff is None else cutoff
-        keep = (out_nid >= 0) & (out_score >= cutoff - bounds[:, None])
+        # the lowest name score the qualifiers could still lift to the cutoff (bounds: logit units)
+        with np.errstate(over="ignore"):
+            lowest = 1.0 / (1.0 + np.exp(bounds - logit(cutoff))) if cutoff > 0 else np.zeros_like(bounds)
+        keep = (out_nid >= 0) & (out_score >= lowest[:, None] - 1e-12)
         results: list[list[Match]] = [[] for _ in queries]
         rows, cols = np.nonzero(keep)
         threshold = self.config.threshold
@@ -627,24 +680,29 @@ class NameIndex:
         return results
 
     def _qualify(self, q: Query, sc: _Scored, nid: int, base: float) -> tuple[float, list[Feature]]:
-        """Score with the qualifiers (name score from the kernel), and the qualifiers' features."""
+        """Score with the qualifiers (name score from the kernel), and the qualifiers' features.
+
+        Each qualifier adds ``weight × value`` to the logit of the name score (evidence beside the
+        name, as a log-likelihood ratio); with none, the score is the name score."""
         feats: list[Feature] = []
-        score = base
+        z = 0.0
         shared = int(self.name_shared[nid])
         if shared > 1:
             pen = -min(math.log2(shared) / 4.0, 1.0)
             feats.append(
                 Feature("ambiguity", AMBIGUITY_WEIGHT, pen, f"name {sc.name!r} is listed for {shared} entities")
             )
-            score += AMBIGUITY_WEIGHT * pen
+            z += AMBIGUITY_WEIGHT * pen
         for name, (weight, fn) in FEATURES.items():
             res = fn(q, sc.entity, sc)
             if res is None:
                 continue
             value, why = res
             feats.append(Feature(name, weight, value, why))
-            score += weight * value
-        return min(max(score, 0.0), 1.0), feats
+            z += weight * value
+        if not feats:
+            return base, feats
+        return sigmoid(logit(base) + z), feats
 
     def name_feature(self, q: Query, p: _Prepared, nid: int) -> Feature:
         """The name feature: the alignment behind the name score, spelt out."""
@@ -654,23 +712,29 @@ class NameIndex:
             detail += f"; query only: {' '.join(al.q_unmatched)}"
         if al.n_unmatched:
             detail += f"; listed only: {' '.join(al.n_unmatched)}"
+        if self.model is not None:
+            detail += f"; {self.model.explain(al.feat)}"
         return Feature("name", 1.0, al.score, f"{q.name!r} vs {self.name_text[nid]!r}: {detail}")
+
+    def borrow_weights(self, other: NameIndex) -> None:
+        """Weigh tokens (names' and queries') with ``other``'s IDF: rare tokens keep weighing more
+        in a small index (a pair; training on one list with the token frequencies of all)."""
+        for canon, vid in self.vocab.items():
+            gv = other.vocab.get(canon)
+            self.idf[vid] = other.idf[gv] if gv is not None else other.idf_max
+        self.idf_max = other.idf_max
+        learned = self.params[[_k.P_SHIFT, _k.P_GATE]]
+        self.params = self.config.kernel_params(self.idf_max)
+        self.params[[_k.P_SHIFT, _k.P_GATE]] = learned
+        self.name_wtot = np.add.reduceat(self.idf[self.nt_vid], self.nt_ptr[:-1]) if len(self.nt_ptr) > 1 else _EMPTY_F
+        self.weights_from = other
+        self._expand_cache.clear()
 
     def compare(self, name1: str, name2: str, schema: str | None = None) -> Match:
         """Score two names against each other (``filiere screen pairs``) with the index's IDF."""
         other = ListEntity(entity_id="pair:2", schema=schema or "LegalEntity", caption=name2, names=[name2])
         sub = NameIndex([other], self.config)
-        # borrow this index's IDF for tokens it knows: rare tokens keep weighing more
-        for canon, vid in sub.vocab.items():
-            gv = self.vocab.get(canon)
-            if gv is not None:
-                sub.idf[vid] = self.idf[gv]
-            else:
-                sub.idf[vid] = self.idf_max
-        sub.idf_max = self.idf_max
-        sub.params = self.config.kernel_params(self.idf_max)
-        sub.name_wtot = np.add.reduceat(sub.idf[sub.nt_vid], sub.nt_ptr[:-1])
-        sub.weights_from = self
+        sub.borrow_weights(self)
         sub.skeleton_both_ways = True
         res = sub.search(Query(name1, schema=schema), limit=1, cutoff=0.0)
         if res:
