@@ -234,3 +234,19 @@ def test_single_thread_explanations_equal_the_models(rt_template: dict[str, Any]
     assert [[c.as_dict() for c in row] for row in got] == [[c.as_dict() for c in row] for row in want]
     assert any(row for row in got)
     assert scorer.explain(X[:0]) == []
+
+
+def test_ts_us_is_exact_microseconds() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from filiere.realtime.schemas import _fast_ts, ts_us
+
+    epoch = datetime(1970, 1, 1)
+    for text in ("2022-09-11T10:23:45.123456", "1969-12-31T23:59:59.999999", "1900-03-01 00:00:00",
+                 "2100-01-01T00:00:00.000001", "2022-09-11T10:23:45+05:30", "2022-09-11T10:23:45Z"):  # fmt: skip
+        dt = datetime.fromisoformat(text)
+        naive = dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo is not None else dt
+        want = (naive - epoch) // timedelta(microseconds=1)
+        assert ts_us(dt) == want == _fast_ts(text), text
+    assert ts_us(datetime(2022, 1, 1, tzinfo=timezone(timedelta(hours=-3)))) == ts_us(datetime(2022, 1, 1, 3))
+    assert _fast_ts("2022-13-01T00:00:00") is None and _fast_ts("yesterday") is None

@@ -76,9 +76,11 @@ TX_MANY = TypeAdapter(list[TransactionIn])
 
 
 def ts_us(value: datetime) -> int:
+    """Microseconds since the epoch (naive UTC; an aware time is converted to UTC first)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return (value - _EPOCH) // timedelta(microseconds=1)
+    td = value - _EPOCH  # integer arithmetic: ``td // timedelta(microseconds=1)`` costs 3x more
+    return (td.days * 86_400 + td.seconds) * 1_000_000 + td.microseconds
 
 
 def us_to_datetime(us: int) -> datetime:
@@ -188,9 +190,13 @@ def _fast_ts(value: str) -> int | None:
     if len(value) < 19 or value[4] != "-" or value[7] != "-" or value[10] not in "T " or not value[:4].isdigit():
         return None
     try:
-        return ts_us(datetime.fromisoformat(value))
+        dt = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if dt.tzinfo is not None:
+        return ts_us(dt)
+    td = dt - _EPOCH
+    return (td.days * 86_400 + td.seconds) * 1_000_000 + td.microseconds
 
 
 def _fast_amount(value: Any) -> float | None:
@@ -207,41 +213,53 @@ def fast_records(items: list[Any]) -> list[dict[str, Any]] | None:
     None as soon as one is not, and the caller validates with the pydantic models instead (which
     gives the field-precise 422s). Valid input gives the same records on both paths."""
     out: list[dict[str, Any]] = []
+    append = out.append
     cur = _CURRENCY_FAST
+    required, allowed = _REQUIRED, _ALLOWED
+    str_ = str
     for obj in items:
-        if type(obj) is not dict or not obj.keys() >= _REQUIRED or not obj.keys() <= _ALLOWED:
+        if type(obj) is not dict:
             return None
-        for name, lo, hi in _STR_FIELDS:
-            v = obj[name]
-            if type(v) is not str or not lo <= len(v) <= hi:
-                return None
+        keys = obj.keys()
+        if not (keys >= required and keys <= allowed):
+            return None
+        tid, fb, fa = obj["id"], obj["from_bank"], obj["from_account"]
+        tb, ta, fmt = obj["to_bank"], obj["to_account"], obj["payment_format"]
+        # the lengths of _STR_FIELDS, spelt out (one expression instead of a loop per field)
+        if not (
+            type(tid) is str_ and 0 < len(tid) <= 200 and type(fb) is str_ and 0 < len(fb) <= 64
+            and type(fa) is str_ and 0 < len(fa) <= 100 and type(tb) is str_ and 0 < len(tb) <= 64
+            and type(ta) is str_ and 0 < len(ta) <= 100 and type(fmt) is str_ and 0 < len(fmt) <= 40
+        ):  # fmt: skip
+            return None
         if obj.get("from_party") is not None or obj.get("to_party") is not None:
             return None
         ts_raw = obj["timestamp"]
-        ts = _fast_ts(ts_raw) if type(ts_raw) is str else None
+        ts = _fast_ts(ts_raw) if type(ts_raw) is str_ else None
         amount = _fast_amount(obj["amount"])
-        rcur = cur.get(obj["currency"]) if type(obj["currency"]) is str else None
+        c = obj["currency"]
+        rcur = cur.get(c) if type(c) is str_ else None
         if ts is None or amount is None or rcur is None:
             return None
         paid_raw = obj.get("amount_paid")
         paid = amount if paid_raw is None else _fast_amount(paid_raw)
         pcur_raw = obj.get("payment_currency")
-        pcur = rcur if pcur_raw is None else (cur.get(pcur_raw) if type(pcur_raw) is str else None)
+        pcur = rcur if pcur_raw is None else (cur.get(pcur_raw) if type(pcur_raw) is str_ else None)
         if paid is None or pcur is None:
             return None
-        out.append(
+        append(
             {
-                "id": obj["id"],
+                "id": tid,
                 "ts": ts,
-                "from_bank": obj["from_bank"],
-                "from_account": account_id(obj["from_bank"], obj["from_account"]),
-                "to_bank": obj["to_bank"],
-                "to_account": account_id(obj["to_bank"], obj["to_account"]),
+                "from_bank": fb,
+                "from_account": f"{fb}:{fa}",  # model.schemas.account_id
+                "to_bank": tb,
+                "to_account": f"{tb}:{ta}",
                 "amount_received": amount,
                 "receiving_currency": rcur,
                 "amount_paid": paid,
                 "payment_currency": pcur,
-                "payment_format": obj["payment_format"],
+                "payment_format": fmt,
             }
         )
     return out
