@@ -24,6 +24,8 @@ the same order gives the same state whatever the micro-batch sizes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import eq, itemgetter, ne
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,13 @@ SWEEP_EVERY = 65_536
 _NOUT, _NIN, _FIRST, _LAST, _SOUT, _SIN, _PMAX, _PIN, _POUT, _PSUM, _PCNT, _PMAXT = range(12)
 _FRESH = np.array([0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0])
 _PAIR_FRESH = np.array([0.0, -1.0])
+
+
+_get_from, _get_to = itemgetter("from_account"), itemgetter("to_account")
+_get_fb, _get_tb = itemgetter("from_bank"), itemgetter("to_bank")
+_get_pcur, _get_rcur = itemgetter("payment_currency"), itemgetter("receiving_currency")
+_get_fmt, _get_ts = itemgetter("payment_format"), itemgetter("ts")
+_get_paid, _get_received = itemgetter("amount_paid"), itemgetter("amount_received")
 
 
 def _bank_id(bank: str) -> float:
@@ -173,6 +182,14 @@ class _Slots:
         self.data[rows] = self.fresh
         return len(rows)
 
+    def slots(self, keys: Sequence[Any]) -> list[int]:
+        """:meth:`slot` of each key (known keys by one C-level map over the index)."""
+        rows: list[int | None] = list(map(self.index.get, keys))
+        if None in rows:
+            slot = self.slot
+            return [slot(k) if i is None else i for k, i in zip(keys, rows, strict=True)]
+        return rows  # type: ignore[return-value]
+
     def __len__(self) -> int:
         return len(self.index)
 
@@ -261,34 +278,33 @@ class OnlineFeatures:
         n = len(recs)
         if n == 0:
             return
-        acc_slot = self.accounts.slot
-        pair_slot = self.pairs.slot
         banks = self._banks
-        rates = self.rates
-        src = [r["from_account"] for r in recs]
-        dst = [r["to_account"] for r in recs]
-        pcur = [r["payment_currency"] for r in recs]
-        rcur = [r["receiving_currency"] for r in recs]
-        fb = [r["from_bank"] for r in recs]
-        tb = [r["to_bank"] for r in recs]
-        for b in (*fb, *tb):
+        # columns by C-level maps over the records (no Python-level loop per transaction)
+        src = list(map(_get_from, recs))
+        dst = list(map(_get_to, recs))
+        pcur = list(map(_get_pcur, recs))
+        rcur = list(map(_get_rcur, recs))
+        fb = list(map(_get_fb, recs))
+        tb = list(map(_get_tb, recs))
+        fmts = list(map(_get_fmt, recs))
+        for b in {*fb, *tb}:
             if b not in banks:
                 banks[b] = _bank_id(b)
-        ts = np.array([r["ts"] for r in recs], dtype=np.int64)
-        paid = np.array([r["amount_paid"] for r in recs], dtype=np.float64)
-        received = np.array([r["amount_received"] for r in recs], dtype=np.float64)
-        rate = np.array([rates.get(c, 1.0) for c in pcur], dtype=np.float64)
-        fmt_code = [FORMAT_CODES.get(r["payment_format"], -1) for r in recs]
-        pcode = [CURRENCY_CODES.get(c, -1) for c in pcur]
-        rcode = [CURRENCY_CODES.get(c, -1) for c in rcur]
-        cross = [a != b for a, b in zip(pcur, rcur, strict=True)]
-        same_bank = [a == b for a, b in zip(fb, tb, strict=True)]
-        self_tx = [a == b for a, b in zip(src, dst, strict=True)]
-        s_idx = np.array([acc_slot(a) for a in src], dtype=np.int64)
-        r_idx = np.array([acc_slot(a) for a in dst], dtype=np.int64)
-        p_idx = np.array([pair_slot(k) for k in zip(src, dst, strict=True)], dtype=np.int64)
+        ts = np.fromiter(map(_get_ts, recs), dtype=np.int64, count=n)
+        paid = np.fromiter(map(_get_paid, recs), dtype=np.float64, count=n)
+        received = np.fromiter(map(_get_received, recs), dtype=np.float64, count=n)
+        rate = np.fromiter(map(self.rates.get, pcur, repeat(1.0)), dtype=np.float64, count=n)
+        fmt_code = np.fromiter(map(FORMAT_CODES.get, fmts, repeat(-1)), dtype=np.float64, count=n)
+        pcode = np.fromiter(map(CURRENCY_CODES.get, pcur, repeat(-1)), dtype=np.float64, count=n)
+        rcode = np.fromiter(map(CURRENCY_CODES.get, rcur, repeat(-1)), dtype=np.float64, count=n)
+        cross = np.fromiter(map(ne, pcur, rcur), dtype=np.float64, count=n)
+        same_bank = np.fromiter(map(eq, fb, tb), dtype=np.float64, count=n)
+        self_tx = np.fromiter(map(eq, src, dst), dtype=np.float64, count=n)
+        s_idx = np.array(self.accounts.slots(src), dtype=np.int64)
+        r_idx = np.array(self.accounts.slots(dst), dtype=np.int64)
+        p_idx = np.array(self.pairs.slots(list(zip(src, dst, strict=True))), dtype=np.int64)
         pairs_index = self.pairs.index
-        rp_idx = np.array([pairs_index.get(k, -1) for k in zip(dst, src, strict=True)], dtype=np.int64)
+        rp_idx = np.fromiter(map(pairs_index.get, zip(dst, src, strict=True), repeat(-1)), dtype=np.int64, count=n)
         # effective time: never earlier than the previous transaction
         if self.last_ts is not None:
             np.maximum(ts, self.last_ts, out=ts)
@@ -313,8 +329,8 @@ class OnlineFeatures:
         R[:, 10] = (days + 4) % 7
         R[:, 11] = (paid >= 1000) & (np.mod(paid, 1000) == 0)
         R[:, 12] = paid - np.floor(paid)
-        R[:, 13] = [banks[b] for b in fb]
-        R[:, 14] = [banks[b] for b in tb]
+        R[:, 13] = np.fromiter(map(banks.__getitem__, fb), dtype=np.float64, count=n)
+        R[:, 14] = np.fromiter(map(banks.__getitem__, tb), dtype=np.float64, count=n)
         # account history
         _history_kernel(
             self.accounts.data,
@@ -334,7 +350,7 @@ class OnlineFeatures:
                 "from_account": src,
                 "to_account": dst,
                 "from_bank": fb,
-                "payment_format": [r["payment_format"] for r in recs],
+                "payment_format": fmts,
                 "amount_paid": paid,
                 "amount_received": received,
             }
@@ -371,10 +387,10 @@ class OnlineFeatures:
         """Account-suspicion features of ``recs`` (n × 8, :data:`PROPAGATED_FEATURES`), then their
         first-stage scores ``p1`` folded into the accounts' state."""
         n = len(recs)
-        sec = np.fromiter((r["ts"] // 1_000_000 for r in recs), dtype=np.float64, count=n)
-        slot = self.accounts.slot  # an account forgotten meanwhile comes back fresh, as in a replay
-        s_idx = np.fromiter((slot(r["from_account"]) for r in recs), dtype=np.int64, count=n)
-        r_idx = np.fromiter((slot(r["to_account"]) for r in recs), dtype=np.int64, count=n)
+        sec = (np.fromiter(map(_get_ts, recs), dtype=np.int64, count=n) // 1_000_000).astype(np.float64)
+        # an account forgotten meanwhile comes back fresh, as in a replay
+        s_idx = np.array(self.accounts.slots(list(map(_get_from, recs))), dtype=np.int64)
+        r_idx = np.array(self.accounts.slots(list(map(_get_to, recs))), dtype=np.int64)
         out = np.empty((n, len(PROPAGATED_FEATURES)))
         has_p = p1 is not None
         p = np.ascontiguousarray(p1, dtype=np.float64) if p1 is not None else np.zeros(n)
