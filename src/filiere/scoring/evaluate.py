@@ -41,6 +41,13 @@ class Split:
 
 def sort_by_time(tx: pa.Table) -> pa.Table:
     """Rows in time order (ties kept in file order)."""
+    if "source_row" in tx.column_names and tx.num_rows and not tx.column("source_row").null_count:
+        ts = tx.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        rows = tx.column("source_row").to_numpy(zero_copy_only=False)
+        if len(np.unique(rows)) == len(rows):  # (ts, source_row) is then a total order
+            if bool(np.all(np.diff(ts) >= 0)) and bool(np.all(np.diff(rows) > 0)):
+                return tx  # already in that order (a file written in time order)
+            return tx.take(pa.array(np.lexsort((rows, ts))))
     keys = [("ts", "ascending")]
     if "source_row" in tx.column_names:
         keys.append(("source_row", "ascending"))
@@ -128,6 +135,18 @@ def pattern_types_for(tx: pa.Table, patterns: pa.Table) -> pa.Array:
         return fetch().column("pattern_type").combine_chunks()
     finally:
         con.close()
+
+
+def pattern_types_for_positives(tx: pa.Table, patterns: pa.Table) -> pa.Array:
+    """:func:`pattern_types_for` computed on the laundering rows only (null elsewhere): the report
+    reads pattern types only where ``is_laundering`` holds, and patterns.txt lists laundering rows."""
+    if "is_laundering" not in tx.column_names:
+        return pattern_types_for(tx, patterns)
+    pos = np.flatnonzero(pc.fill_null(tx.column("is_laundering"), False).to_numpy(zero_copy_only=False))
+    out = np.full(tx.num_rows, None, dtype=object)
+    if len(pos):
+        out[pos] = np.asarray(pattern_types_for(tx.take(pa.array(pos)), patterns).to_pylist(), dtype=object)
+    return pa.array(out, pa.string())
 
 
 def find_beside(path: Path, names: tuple[str, ...]) -> Path | None:
@@ -370,7 +389,7 @@ def evaluate_file(
     types = None
     if patterns is not None and fmt == "amlworld":
         header = path.open(encoding="utf-8").readline().strip()
-        types = pattern_types_for(inputs.transactions, read_pattern_rows(patterns, header))
+        types = pattern_types_for_positives(inputs.transactions, read_pattern_rows(patterns, header))
     t_types = time.perf_counter() - t1
     out = out_dir or path.parent
     out.mkdir(parents=True, exist_ok=True)
