@@ -133,5 +133,5 @@ def test_cyclic_tree_is_refused(tmp_path: Path) -> None:
     }  # fmt: skip
     path = tmp_path / "cyclic.json"
     path.write_text(json.dumps(bad))
-    with pytest.raises(ModelError, match="children must follow"):
+    with pytest.raises(ModelError, match="pre-order"):
         load_model(path)

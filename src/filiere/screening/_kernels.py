@@ -220,28 +220,44 @@ def _align(
     return legacy, npairs, qm, nm
 
 
-@njit(cache=True, inline="always")
-def _learned(
-    feat: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray, shift: float, gate: float
-) -> float:
-    """The learned pair score: gradient-boosted trees over the pair features, as a logistic of
-    their summed leaf values plus the calibration ``shift``; the hand-set score when there are no
-    trees. ``node_i[n]`` = (feature or −1 at a leaf, left child, right child), ``node_f[n]`` =
-    (threshold: left when ``feat <= threshold``, the node's value). A pair whose hand-set score is
+@njit(cache=True)
+def _learned_many(
+    fbuf: np.ndarray, nk: int, t_feat: np.ndarray, t_right: np.ndarray, t_val: np.ndarray, roots: np.ndarray,
+    shift: float, gate: float, out: np.ndarray, zbuf: np.ndarray, live: np.ndarray,
+) -> None:  # fmt: skip
+    """The learned pair scores of the ``nk`` candidates of one query (features ``fbuf[:nk]``) into
+    ``out``: gradient-boosted trees over the pair features, as a logistic of their summed leaf
+    values plus the calibration ``shift``; the hand-set score when there are no trees.
+    The trees in compact pre-order arrays (:meth:`filiere.screening.scorer.NameModel.walk_arrays`,
+    small enough for the L1 cache): ``t_feat[n]`` the split feature (−1 at a leaf), ``t_right[n]``
+    the right child (the left one is ``n + 1``), ``t_val[n]`` the threshold (left when
+    ``feat <= threshold``) or, at a leaf, its value. A pair whose hand-set score is
     below ``gate`` (most of a query's candidates: one common word in common) skips the trees and
-    keeps ``GATED_SCALE`` of its hand-set score."""
-    legacy: float = feat[F_LEGACY]
-    if roots.shape[0] == 0:
-        return legacy
-    if legacy < gate:
-        return GATED_SCALE * legacy
-    z = shift
+    keeps ``GATED_SCALE`` of its hand-set score. Trees outside, pairs inside: the walks of
+    different pairs (independent chains of loads) overlap in the CPU."""
+    m = 0
+    for i in range(nk):
+        legacy = fbuf[i, F_LEGACY]
+        if roots.shape[0] == 0:
+            out[i] = legacy
+        elif legacy < gate:
+            out[i] = GATED_SCALE * legacy
+        else:
+            live[m] = i
+            zbuf[m] = shift
+            m += 1
     for t in range(roots.shape[0]):
-        n = roots[t]
-        while node_i[n, 0] >= 0:
-            n = node_i[n, 1] if feat[node_i[n, 0]] <= node_f[n, 0] else node_i[n, 2]
-        z += node_f[n, 1]
-    return float(1.0 / (1.0 + np.exp(-z)))
+        r = roots[t]
+        for j in range(m):
+            i = live[j]
+            n = r
+            f = t_feat[n]
+            while f >= 0:
+                n = t_right[n] if fbuf[i, f] > t_val[n] else n + 1
+                f = t_feat[n]
+            zbuf[j] += t_val[n]
+    for j in range(m):
+        out[live[j]] = 1.0 / (1.0 + np.exp(-zbuf[j]))
 
 
 @njit(cache=True)
@@ -288,14 +304,14 @@ def search_batch(
     name_wtot: np.ndarray, name_ent: np.ndarray, idf: np.ndarray, params: np.ndarray,
     k_cand: int, scr: np.ndarray, acc: np.ndarray,
     out_nid: np.ndarray, out_score: np.ndarray,
-    q_unvoweled: np.ndarray, node_i: np.ndarray, node_f: np.ndarray, roots: np.ndarray,
+    q_unvoweled: np.ndarray, t_feat: np.ndarray, t_right: np.ndarray, t_val: np.ndarray, roots: np.ndarray,
     dump_nid: np.ndarray, dump_feat: np.ndarray,
 ) -> None:  # fmt: skip
     """Score a batch of queries; ``out_nid[q, :]`` best name per entity (−1: none), best first.
 
     ``x_off``/``x_nid``: indexed names each query must ignore (leave-one-out evaluation).
-    ``node_i`` / ``node_f`` / ``roots``: the learned scorer (:func:`_learned`; no roots: the
-    hand-set score). ``dump_nid`` /
+    ``t_feat`` / ``t_right`` / ``t_val`` / ``roots``: the learned scorer (:func:`_learned_many`; no
+    roots: the hand-set score). ``dump_nid`` /
     ``dump_feat`` (``(nq, k_cand)`` / ``(nq, k_cand, N_FEAT)``, or 0 rows): every aligned
     candidate name and its pair features, for training the scorer.
     """
@@ -317,7 +333,10 @@ def search_batch(
     ent_best = np.empty(k_cand, np.int64)
     sc_best = np.empty(k_cand)
     nid_best = np.empty(k_cand, np.int64)
-    feat = np.zeros(N_FEAT)
+    fbuf = np.zeros((k_cand, N_FEAT))
+    sbuf = np.empty(k_cand)
+    zbuf = np.empty(k_cand)
+    live = np.empty(k_cand, np.int64)
     dump = dump_nid.shape[0] > 0
     gamma = params[P_RANK_GAMMA]
     for q in range(nq):
@@ -373,18 +392,22 @@ def search_batch(
         for xi in range(x_off[q], x_off[q + 1]):
             acc[x_nid[xi]] = 0.0
         # align, best name per entity
+        for i in range(nk):
+            _align(
+                top_n[i], u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos,
+                idf, name_wtot, params, pu, pn, pss, q_unvoweled[q], fbuf[i],
+            )  # fmt: skip
+            if dump:
+                dump_nid[q, i] = top_n[i]
+                for f in range(N_FEAT):
+                    dump_feat[q, i, f] = fbuf[i, f]
+        _learned_many(
+            fbuf, nk, t_feat, t_right, t_val, roots, params[P_SHIFT], params[P_GATE], sbuf, zbuf, live
+        )  # fmt: skip
         ne = 0
         for i in range(nk):
             n = top_n[i]
-            _align(
-                n, u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos,
-                idf, name_wtot, params, pu, pn, pss, q_unvoweled[q], feat,
-            )  # fmt: skip
-            s = _learned(feat, node_i, node_f, roots, params[P_SHIFT], params[P_GATE])
-            if dump:
-                dump_nid[q, i] = n
-                for f in range(N_FEAT):
-                    dump_feat[q, i, f] = feat[f]
+            s = sbuf[i]
             e = name_ent[n]
             found = -1
             for j in range(ne):

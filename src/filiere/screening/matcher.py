@@ -290,8 +290,8 @@ _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
 _NO_DUMP_NID = np.zeros((0, 1), dtype=np.int64)
 _NO_DUMP_FEAT = np.zeros((0, 1, _k.N_FEAT), dtype=np.float64)
-_NO_NODE_I = np.zeros((0, 3), dtype=np.int64)
-_NO_NODE_F = np.zeros((0, 2), dtype=np.float64)
+_NO_T_FEAT = np.zeros(0, dtype=np.int8)
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
 MAX_TOKENS = 24
 
 
@@ -385,9 +385,11 @@ class NameIndex:
             )
         self.params = self.config.kernel_params(self.idf_max)
         self.model: NameModel | None = default_model() if self.config.learned else None
+        self._walk = (_NO_T_FEAT, _EMPTY_I32, _EMPTY_F, _EMPTY_I)
         if self.model is not None:
             self.params[_k.P_SHIFT] = self.model.shift
             self.params[_k.P_GATE] = self.model.gate
+            self._walk = (*self.model.walk_arrays(), self.model.roots)
         self._scr = np.zeros(len(self.v_canon), dtype=np.int64)
         self._acc = np.zeros(n_names, dtype=np.float64)
         # blocking keys → vocabulary ids (joined forms: exact and skeleton keys only)
@@ -559,9 +561,8 @@ class NameIndex:
         )  # fmt: skip
         return out_nid, out_score
 
-    def _trees(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        m = self.model
-        return (m.node_i, m.node_f, m.roots) if m is not None else (_NO_NODE_I, _NO_NODE_F, _EMPTY_I)
+    def _trees(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self._walk
 
     def align(self, p: _Prepared, nid: int) -> _Aligned:
         """The alignment behind a score, for its explanation (same compiled code as the search)."""

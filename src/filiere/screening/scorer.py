@@ -63,8 +63,18 @@ class NameModel:
     roots: np.ndarray  # (trees,) int64
     shift: float
     meta: dict[str, object]
-    #: pairs the hand-set score puts below this skip the trees (see ``_kernels._learned``)
+    #: pairs the hand-set score puts below this skip the trees (see ``_kernels._learned_many``)
     gate: float = 0.0
+
+    def walk_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The compact pre-order arrays the search kernel walks: split feature (−1: leaf), right
+        child (the left child is the next node), threshold or leaf value."""
+        leaf = self.node_i[:, 0] < 0
+        return (
+            self.node_i[:, 0].astype(np.int8),
+            self.node_i[:, 2].astype(np.int32),
+            np.where(leaf, self.node_f[:, 1], self.node_f[:, 0]),
+        )
 
     def contributions(self, feat: np.ndarray) -> tuple[np.ndarray, float]:
         """Each feature's share of the logit, and the rest (bias + calibration)."""
@@ -127,12 +137,13 @@ class NameModel:
         if (
             not np.all(np.isfinite(flts))
             or np.any(ints[:, 0] >= _k.N_FEAT)
-            or np.any((ints[inner, 1:] <= np.arange(n)[inner, None]) | (ints[inner, 1:] >= n))
+            or np.any(ints[inner, 1] != np.arange(n)[inner] + 1)
+            or np.any((ints[inner, 2] <= np.arange(n)[inner] + 1) | (ints[inner, 2] >= n))
             or np.any((roots < 0) | (roots >= n))
             or not math.isfinite(shift)
             or not 0.0 <= gate < 1.0
         ):
-            raise ModelError(f"{source}: tree arrays out of range (children must follow their parent)")
+            raise ModelError(f"{source}: tree arrays out of range (pre-order: the left child is the next node)")
         meta = data.get("meta")
         return cls(ints, flts, roots, shift, meta if isinstance(meta, dict) else {}, gate)
 
