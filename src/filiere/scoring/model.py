@@ -71,9 +71,9 @@ class TrainConfig(BaseModel):
     #: LightGBM threads; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made 2 threads
     #: 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100 rounds)
     threads: int = 1
-    #: LightGBM threads for scoring (0 = every core): scoring is row-parallel over large batches and its
-    #: results do not depend on the thread count
-    predict_threads: int = 0
+    #: LightGBM threads for scoring (0 = every core; results do not depend on it). 1 by default for the
+    #: same reason as ``threads``: on the shared, loaded machine 2 threads were slower than 1
+    predict_threads: int = 1
     seed: int = 7
 
 
