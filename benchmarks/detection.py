@@ -185,6 +185,17 @@ def main() -> None:
         help="also print the end-to-end seconds per stage (read, history, patterns, rules, training…)",
     )
     ap.add_argument(
+        "--predict-threads",
+        type=int,
+        default=None,
+        help="LightGBM scoring threads (TrainConfig.predict_threads; 0 = every core, for a dedicated machine)",
+    )
+    ap.add_argument(
+        "--model-config",
+        default=None,
+        help="JSON object of TrainConfig fields to set (e.g. the settings of an earlier run, to compare speed)",
+    )
+    ap.add_argument(
         "--propagate-extra",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -200,7 +211,12 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="filiere-bench-detection-"))
     results: list[dict[str, Any]] = []
-    cfg = TrainConfig() if args.propagate_extra is None else TrainConfig(propagate_extra=args.propagate_extra)
+    overrides: dict[str, Any] = json.loads(args.model_config) if args.model_config else {}
+    if args.propagate_extra is not None:
+        overrides["propagate_extra"] = args.propagate_extra
+    if args.predict_threads is not None:
+        overrides["predict_threads"] = args.predict_threads
+    cfg = TrainConfig(**overrides)
     for template in args.templates.split(","):
         for k, seed in enumerate(seeds):
             d = work / f"{template}-{args.rows}-{seed}"
@@ -235,6 +251,7 @@ def main() -> None:
                 "positives_untyped": r.get("positives_untyped"),
                 "timings": r["timings"],
                 "propagate_extra": cfg.propagate_extra,
+                "model_config": overrides,
             }
             if not args.no_gfp:
                 row.update(peer_baseline(d / "transactions.csv", d, args.gfp_batch))
