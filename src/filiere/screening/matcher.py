@@ -37,6 +37,8 @@ MIN_TOKEN_SIM = 0.70
 IDF_MIN_NAMES = 20_000
 #: most an alias shared by many entities loses, in logit units (log2(entities) / 4, capped at 1, × this)
 AMBIGUITY_WEIGHT = 0.4
+#: plausible birth years of a listed person (a birth-year match is worth log(BIRTH_YEARS / listed years))
+BIRTH_YEARS = 60
 
 
 @dataclass(slots=True)
@@ -166,6 +168,12 @@ class _Scored:
 
 
 # ------------------------------------------------------------------------------ feature registry
+# Qualifier weights are logit units. Their common scale (2.5 × log-likelihood-ratio-like base
+# weights: birth year 2, country 1, identifier 4…) was chosen on UN variant aliases of persons
+# carrying their entity's birth year and nationality against generated names of the calibration
+# seed (99) carrying random ones: scale 1 / 2 / 2.5 / 3 gave recall 0.80 / 0.88 / 0.92 / 0.95 at
+# 0.07 / 0.17 / 0.23 / 0.40 % false alerts (the learned name score puts non-matches far below 0.7,
+# so weak evidence beside the name must weigh enough to count).
 FeatureFn = Callable[[Query, ListEntity, "_Scored"], tuple[float, str] | None]
 FEATURES: dict[str, tuple[float, FeatureFn]] = {}
 #: the most each qualifier can add to the logit (value ≤ 1 × weight), for pruning before scoring
@@ -189,20 +197,25 @@ def _years(dates: Iterable[str]) -> set[int]:
     return {int(d[:4]) for d in dates if len(d) >= 4 and d[:4].isdigit()}
 
 
-@feature("birth_date", 2.0, raises=True)
+@feature("birth_date", 5.0, raises=True)
 def _f_birth(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
+    """A match counts less when the entity lists many possible years (UN ranges are expanded): the
+    chance that a random year falls among ``k`` of ~60 plausible ones is ``k / 60``, so the value is
+    ``log(60 / k) / log(60)`` (1.0 for one year)."""
     if not q.birth_date or not e.birth_dates or e.schema != "Person":
         return None
     qd = q.birth_date.strip()
-    if any(d == qd or (len(d) >= len(qd) and d.startswith(qd)) or qd.startswith(d) for d in e.birth_dates):
-        return 1.0, f"birth date {qd} matches listed {', '.join(e.birth_dates[:3])}"
     qy, ey = _years([qd]), _years(e.birth_dates)
+    rarity = min(1.0, max(0.1, math.log(BIRTH_YEARS / max(len(ey), 1)) / math.log(BIRTH_YEARS)))
+    listed = ", ".join(e.birth_dates[:3]) + (f" (+{len(e.birth_dates) - 3})" if len(e.birth_dates) > 3 else "")
+    if any(d == qd or (len(d) >= len(qd) and d.startswith(qd)) or qd.startswith(d) for d in e.birth_dates):
+        return rarity, f"birth date {qd} matches listed {listed}"
     if qy and ey and min(abs(a - b) for a in qy for b in ey) <= 1:
-        return 0.3, f"birth year {qd[:4]} within a year of listed {', '.join(sorted(map(str, ey))[:3])}"
-    return -1.0, f"birth date {qd} differs from listed {', '.join(e.birth_dates[:3])}"
+        return 0.3 * rarity, f"birth year {qd[:4]} within a year of listed {listed}"
+    return -1.0, f"birth date {qd} differs from listed {listed}"
 
 
-@feature("country", 1.0, raises=True)
+@feature("country", 2.5, raises=True)
 def _f_country(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.country or not e.countries:
         return None
@@ -212,14 +225,14 @@ def _f_country(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return -1.0, f"country {c} not among listed {', '.join(e.countries[:4])}"
 
 
-@feature("gender", 1.5)
+@feature("gender", 3.75)
 def _f_gender(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.gender or not e.gender or q.gender.lower() == e.gender:
         return None
     return -1.0, f"gender {q.gender.lower()} differs from listed {e.gender}"
 
 
-@feature("identifier", 4.0, raises=True)
+@feature("identifier", 10.0, raises=True)
 def _f_ident(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.identifiers or not e.identifiers:
         return None
@@ -231,7 +244,7 @@ def _f_ident(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return None
 
 
-@feature("schema", 2.0)
+@feature("schema", 5.0)
 def _f_schema(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if not q.schema or q.schema in ("LegalEntity", "Thing"):
         return None
@@ -241,7 +254,7 @@ def _f_schema(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     return None
 
 
-@feature("weak_alias", 0.3)
+@feature("weak_alias", 0.75)
 def _f_weak(q: Query, e: ListEntity, s: _Scored) -> tuple[float, str] | None:
     if s.weak:
         return -1.0, f"matched a low-quality alias {s.name!r}"
