@@ -60,7 +60,8 @@ class World:
         )
 
     def schemes(self, pattern: str) -> list[dict[str, Any]]:
-        return [s for s in self.truth["schemes"] if s["pattern"] == pattern]
+        """Whole schemes of ``pattern`` (those cut by the world's period lack their first or last rows)."""
+        return [s for s in self.truth["schemes"] if s["pattern"] == pattern and not s["notes"].get("cut_by_period")]
 
     def rows_of(self, s: dict[str, Any]) -> list[Row]:
         """The scheme's rows in its own order (truth.json lists chains hop by hop)."""
@@ -141,7 +142,7 @@ def test_cycles_return_to_origin(hi: World, sahel: World) -> None:
             assert len(rows) == _degree(s["detail"])
             _chain_ok(rows)
             n += 1
-    assert n >= 2
+    assert n >= 1
 
 
 def test_random_walks_are_chains(hi: World, sahel: World) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -510,7 +510,10 @@ def _write_patterns(path: Path, schemes: list[Scheme], rows: Rows, fmt: _Formatt
 
 
 def _ts(world: World, minute: int) -> str:
-    return (world.start + timedelta(minutes=int(minute))).strftime("%Y-%m-%dT%H:%M")
+    # world.start is a date: date + timedelta drops the minutes
+    return (datetime.combine(world.start, datetime.min.time()) + timedelta(minutes=int(minute))).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
 
 
 def _write_truth(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from filiere.scenario import names as nm
-from filiere.scenario.background import PROFILES, Background
+from filiere.scenario.background import Background, hour_weights
 from filiere.scenario.world import FORMATS, K, World
 
 F = {f: i for i, f in enumerate(FORMATS)}
@@ -122,7 +122,6 @@ class Builder:
         self.rng = random.Random(seed * 1_000_003 + 7)
         self.np_rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
         self.T = world.days * 1440
-        self.dow0 = world.start.weekday()
         #: every scheme started now stays inside the period (:meth:`start`)
         self.whole = False
         self.t: list[int] = []
@@ -206,16 +205,14 @@ class Builder:
 
     # ---- time
     def when(self, t: float, profile: str = "business") -> int:
-        """Move ``t`` forward to a plausible hour and weekday (the daily and weekly rhythm of the
-        background). Not clipped: a row past the world's end falls outside the observed window and is
-        dropped by :meth:`compact`."""
-        hours, week = PROFILES[profile]
-        top = float(hours.max()) * float(week.max())
+        """Move ``t`` forward to a plausible hour (the daily rhythm of the background). Not clipped: a
+        row outside the world's period is dropped by :meth:`compact`."""
+        hw = hour_weights(profile)
+        top = hw.max()
         ti = int(t)
-        for _ in range(48):
+        for _ in range(30):
             h = (ti // 60) % 24
-            dow = (self.dow0 + ti // 1440) % 7
-            if self.rng.random() < hours[h] * week[dow] / top:
+            if self.rng.random() < hw[h] / top:
                 break
             ti += 30 + self.rng.randrange(60)
         return ti
@@ -258,6 +255,8 @@ class Builder:
         kept: list[Scheme] = []
         renamed: dict[str, str] = {}
         for s in self.schemes:
+            if not all(keep[i] for i in (*s.edges, *s.context)):
+                s.notes["cut_by_period"] = True  # some rows fell before or after the world's period
             s.edges = [new_index[i] for i in s.edges if keep[i]]
             s.context = [new_index[i] for i in s.context if keep[i]]
             s.links = {k: new_index[i] for k, i in s.links.items()}
@@ -827,12 +826,18 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     # a vector world's forced schemes take budget first: let the every-typology-once round run on
     # to 4/5 of the illicit rows
     stretch = round(illicit_rows * 0.8) if b.vectors else typed_budget
+    tries: dict[str, int] = {}
     while labelled < typed_budget or (first and labelled < stretch):
-        b.whole = bool(first)  # the every-typology-once round stays inside the period
+        once = bool(first)
         kind = first.pop() if first else r.choices(list(weights), weights=list(weights.values()))[0]
+        b.whole = once and tries.get(kind, 0) >= 5  # after 5 schemes wholly outside the period
         b.begin()
         s = BUILDERS[kind](b)
-        labelled += b.inside(s)
+        got = b.inside(s)
+        labelled += got
+        if once and not got:  # the every-typology-once round: this one fell outside the period, again
+            tries[kind] = tries.get(kind, 0) + 1
+            first.append(kind)
     b.whole = False
     typed = [s for s in b.schemes if s.edges]
     untyped_budget = illicit_rows - labelled
