@@ -460,7 +460,6 @@ def read_ftm_sidecar(path: Path, file_id: str | None = None) -> tuple[pa.Table, 
             )
         except duckdb.Error:
             return None
-        con.register("__known", _known_props())
         schemas = "(" + ", ".join(f"'{s}'" for s in (*_SIDECAR_PARTIES, "BankAccount", "Ownership")) + ")"
         ok = con.execute(
             f"""
@@ -477,48 +476,60 @@ def read_ftm_sidecar(path: Path, file_id: str | None = None) -> tuple[pa.Table, 
                                         || coalesce(properties['bankName'][1], ''), '[\\x00-\\x7F]*')) = 0
             FROM e
             """
-        ).fetchone()
-        if not ok or not ok[0]:
+        ).fetchall()
+        if not ok or not ok[0][0]:
             return None
-        # one value per property: p['x'] is the first (and only) value; empty values do not count
-        con.execute(
-            """
-            CREATE TEMP TABLE v AS
-            WITH u AS (SELECT n, schema, unnest(map_entries(properties)) AS k FROM e)
-            SELECT u.n, k.key AS prop, k.value[1] AS val
-            FROM u JOIN __known ON __known.schema = u.schema AND __known.prop = k.key
-            WHERE k.value[1] IS NOT NULL AND k.value[1] <> ''
-            """
+        # one value per property: p['x'][1] is the value as written (what the FtM reader's _first
+        # returns); the leftover properties are those the followthemoney model knows for the schema
+        known = _known_props()
+        con.register(
+            "__known",
+            pa.table(
+                {
+                    "schema": sorted(set(known.column("schema").to_pylist())),
+                    "props": [
+                        [
+                            p
+                            for s_, p in zip(
+                                known.column("schema").to_pylist(), known.column("prop").to_pylist(), strict=True
+                            )
+                            if s_ == name
+                        ]
+                        for name in sorted(set(known.column("schema").to_pylist()))
+                    ],
+                }
+            ),
         )
 
         def first(props: tuple[str, ...]) -> str:
-            whens = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(props))
-            return f"arg_min(val, CASE prop {whens} END) FILTER (WHERE prop IN {_sql_list(props)})"
+            return "coalesce(" + ", ".join(f"nullif(properties['{p}'][1], '')" for p in props) + ")"
+
+        def others(used: tuple[str, ...] | list[str]) -> str:
+            return (
+                "to_json(map_from_entries(list_sort(list_filter(map_entries(properties), lambda x: "
+                f"list_contains(k.props, x.key) AND x.key NOT IN {_sql_list(used)} "
+                "AND x.value[1] IS NOT NULL AND x.value[1] <> ''))))"
+            )
 
         used_party = sorted({p for ps in _PARTY_PROPS.values() for p in ps})
         party_cols = ", ".join(f"{first(ps)} AS {col}" for col, ps in _PARTY_PROPS.items())
         parties = _fetch_arrow(
             con,
             f"""
-            SELECT e.id AS party_id, e.schema, {party_cols}, NULL AS entity_type,
-                   CASE WHEN count(*) FILTER (WHERE prop NOT IN {_sql_list(used_party)}) > 0 THEN
-                        to_json(map_from_entries(list({{'k': prop, 'v': [val]}} ORDER BY prop)
-                                FILTER (WHERE prop NOT IN {_sql_list(used_party)})))::VARCHAR END AS properties,
-                   '{fid}' AS source_file_id
-            FROM e LEFT JOIN v USING (n)
-            WHERE e.schema IN {_sql_list(_SIDECAR_PARTIES)}
-            GROUP BY e.n, e.id, e.schema ORDER BY e.n
+            SELECT id AS party_id, schema, {party_cols}, NULL AS entity_type,
+                   nullif({others(used_party)}::VARCHAR, '{{}}') AS properties, '{fid}' AS source_file_id
+            FROM e JOIN __known k USING (schema)
+            WHERE schema IN {_sql_list(_SIDECAR_PARTIES)}
+            ORDER BY n
             """,
         )
         accounts = _fetch_arrow(
             con,
             f"""
             WITH a AS (
-                SELECT e.n, e.id, {first(("iban", "accountNumber"))} AS number, {first(("bic",))} AS bic,
-                       {first(("bankName",))} AS bank_name,
-                       to_json(map_from_entries(list({{'k': prop, 'v': [val]}} ORDER BY prop)
-                               FILTER (WHERE prop NOT IN {_sql_list(_ACCOUNT_USED)}))) AS others
-                FROM e LEFT JOIN v USING (n) WHERE e.schema = 'BankAccount' GROUP BY e.n, e.id
+                SELECT n, id, {first(("iban", "accountNumber"))} AS number, {first(("bic",))} AS bic,
+                       {first(("bankName",))} AS bank_name, {others(_ACCOUNT_USED)} AS others
+                FROM e JOIN __known k USING (schema) WHERE schema = 'BankAccount'
             ), b AS (
                 SELECT *, upper(coalesce(CASE WHEN length(bic) = 11 AND upper(bic) LIKE '%XXX' THEN upper(bic)[1:8]
                                               ELSE nullif(bic, '') END, bank_name, 'FTM')) AS bank,
@@ -530,7 +541,7 @@ def read_ftm_sidecar(path: Path, file_id: str | None = None) -> tuple[pa.Table, 
             )
             SELECT bank || ':' || acct_number AS account_id, bank, acct_number AS account_number, bank_name,
                    NULL AS currency, 'bank' AS kind, o.owner AS owner_party_id,
-                   json_merge_patch(json_object('ftm_id', id), coalesce(others, '{{}}'))::VARCHAR AS properties,
+                   json_merge_patch(json_object('ftm_id', id), others)::VARCHAR AS properties,
                    '{fid}' AS source_file_id
             FROM b LEFT JOIN o ON o.asset = b.id ORDER BY b.n
             """,
