@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import logging
 import os
 import pickle
@@ -294,6 +295,11 @@ class RealtimeService:
             t0 = time.perf_counter()
             await loop.run_in_executor(self._cpu, self._recover)
             self.stats["recovery_s"] = round(time.perf_counter() - t0, 3)
+            # what exists now (modules, the model, the recovered state) lives as long as the process:
+            # out of the cyclic GC's reach, a full collection no longer walks it (0.3 s each, measured
+            # at 165k objects, a pause every request in flight waits for)
+            gc.collect()
+            gc.freeze()
             # a fresh context: the tasks outlive the request that may have started them
             loops = [self._processor(), self._log_writer(), self._drainer()]
             if self.config.watch_model_s > 0:
@@ -735,14 +741,17 @@ class RealtimeService:
             decisions[i] = "hold" if i in screened or held[i] else "alert"
         seq = self.seq
         ids = [r["id"] for r in recs]
+        # "reasons": () rather than []: a dict holding only atomic values and the empty tuple is not
+        # tracked by the cyclic GC, and the answers stay in memory (``recent``, up to 520k of them);
+        # with lists, each full collection walked every one of them (a 0.3 s pause measured)
         answers: list[dict[str, Any]] = [
             {"id": tid, "seq": q, "decision": d, "score": sco, "model_version": version, "alert_id": None,
-             "reasons": []}
+             "reasons": ()}
             for tid, q, d, sco in zip(ids, range(seq + 1, seq + n + 1), decisions, scores, strict=True)
         ]  # fmt: skip
         for i in flagged:
             answers[i]["alert_id"] = alert_id(ids[i])
-            answers[i]["reasons"] = screened.get(i, [])
+            answers[i]["reasons"] = screened.get(i, ())
         explain_rows = np.flatnonzero(over).tolist()
         seq += n
         self.seq = seq
