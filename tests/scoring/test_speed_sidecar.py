@@ -53,3 +53,16 @@ def test_other_entities_fall_back(tmp_path: Path) -> None:
     assert read_ftm_sidecar(p) is None  # several values: the FtM reader's rules apply
     p.write_text("not json\n", encoding="utf-8")
     assert read_ftm_sidecar(p) is None
+
+
+def test_context_reads_the_sidecar_instead_of_deriving_accounts(sidecar: Path) -> None:
+    from filiere.scoring.evaluate import context_for_file, sort_by_time
+
+    csv = sidecar.parent / "transactions.csv"
+    ctx = context_for_file(csv, "amlworld")
+    ref = read_transactions(csv, "amlworld")
+    assert ctx.transactions.equals(sort_by_time(ref.transactions))
+    fast = read_ftm_sidecar(sidecar)
+    assert fast is not None
+    assert ctx.accounts is not None and ctx.accounts.equals(fast[0])
+    assert ctx.parties is not None and ctx.parties.equals(fast[1])

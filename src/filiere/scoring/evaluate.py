@@ -173,15 +173,8 @@ def context_for_file(
 
     tm = timings if timings is not None else {}
     t0 = time.perf_counter()
-    res = read_transactions(path, fmt)
-    if res.transactions.num_rows == 0:
-        raise UserInputError(f"{path}: no transactions could be read ({res.quarantine.num_rows} quarantined)")
-    tm["read_file_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tx = sort_by_time(res.transactions)
-    tm["sort_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    accounts, parties = res.accounts, res.parties
+    side_accounts: pa.Table | None = None
+    side_parties: pa.Table | None = None
     ftm = find_beside(path, ("parties.ftm.jsonl",))
     if ftm is not None:
         fast = read_ftm_sidecar(ftm)
@@ -190,11 +183,23 @@ def context_for_file(
         else:
             side = read_transactions(ftm, "ftm")
             side_accounts, side_parties = side.accounts, side.parties
-        if side_parties.num_rows:
-            parties = side_parties
-        if side_accounts.num_rows:
-            accounts = side_accounts
     tm["sidecar_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if side_accounts is not None and side_accounts.num_rows:
+        res = _read_without_accounts(path, fmt)  # the sidecar's accounts replace the derived ones
+    else:
+        res = read_transactions(path, fmt)
+    if res.transactions.num_rows == 0:
+        raise UserInputError(f"{path}: no transactions could be read ({res.quarantine.num_rows} quarantined)")
+    tm["read_file_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tx = sort_by_time(res.transactions)
+    tm["sort_s"] = time.perf_counter() - t0
+    accounts, parties = res.accounts, res.parties
+    if side_parties is not None and side_parties.num_rows:
+        parties = side_parties
+    if side_accounts is not None and side_accounts.num_rows:
+        accounts = side_accounts
     g = load_global_params()
     tagged = None
     if shared_data is not None and (shared_data / "crypto").exists():
@@ -206,6 +211,20 @@ def context_for_file(
         tagged_addresses=tagged,
         high_risk_countries=list(g.get("high_risk_countries", [])),
     )
+
+
+def _read_without_accounts(path: Path, fmt: str) -> Any:
+    """``read_transactions(path, fmt)`` without deriving the accounts from the transactions (a GROUP
+    BY over both ends of every row), for when another file supplies them."""
+    from filiere.io.readers import iter_batches, mapping_bytes
+    from filiere.io.result import FORMATS, collect, file_sha256
+
+    if fmt not in FORMATS or fmt not in ("amlworld", "csv", "parquet"):
+        from filiere.io import read_transactions
+
+        return read_transactions(path, fmt)
+    file_id = file_sha256(path, mapping_bytes(None))
+    return collect(iter_batches(path, fmt, file_id), file_id=file_id, path=str(path))
 
 
 def _pr_curve_png(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str) -> None:
