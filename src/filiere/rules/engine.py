@@ -319,7 +319,8 @@ def _run_group(
     Returns the rules it could not run (an aggregate argument the kernels do not take)."""
     cols: dict[str, str] = {c: f'"{c}"' for c in _OUT_COLUMNS}
     single = members[0].group_cols
-    gk_col = single[0] if len(single) == 1 and single[0] in _OUT_COLUMNS and single[0] != "ts" else None
+    # a single VARCHAR column is its own group key (CAST AS VARCHAR would not change it)
+    gk_col = single[0] if len(single) == 1 and single[0] in ("tx_id", "account", "direction") else None
     if gk_col is None:
         cols["gk"] = gk_sql
     for c in members:
