@@ -183,6 +183,12 @@ def context_for_file(
         else:
             side = read_transactions(ftm, "ftm")
             side_accounts, side_parties = side.accounts, side.parties
+    listing = find_beside(path, ("accounts.csv", "*_accounts.csv")) if fmt == "amlworld" else None
+    if listing is not None:
+        # AMLworld's accounts file keys accounts as the transactions do (bank id:number) and names
+        # each account's entity; a FollowTheMoney sidecar keys its BankAccounts by bank *name*, so
+        # its accounts would join no transaction: its parties (same Entity IDs) enrich the listing
+        side_accounts, side_parties = _accounts_from_listing(listing, side_accounts, side_parties)
     tm["sidecar_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if side_accounts is not None and side_accounts.num_rows:
@@ -211,6 +217,48 @@ def context_for_file(
         tagged_addresses=tagged,
         high_risk_countries=list(g.get("high_risk_countries", [])),
     )
+
+
+def _accounts_from_listing(
+    listing: Path, ftm_accounts: pa.Table | None, ftm_parties: pa.Table | None
+) -> tuple[pa.Table, pa.Table]:
+    """Accounts of an AMLworld accounts file, with currency and properties taken from the
+    FollowTheMoney sidecar's account of the same bank name and number where there is one; parties
+    of the sidecar when it has them (richer: country, birth date, phone…), else the listing's."""
+    from filiere.io.amlworld import read_accounts
+    from filiere.io.result import file_sha256
+    from filiere.model import ACCOUNT_SCHEMA
+
+    accounts, parties, quarantine, _ = read_accounts(listing, file_sha256(listing))
+    if quarantine.num_rows:
+        log.warning("%s: %d account rows quarantined", listing, quarantine.num_rows)
+    if ftm_accounts is not None and ftm_accounts.num_rows:
+        con = duckdb.connect()
+        try:
+            con.register("__l", accounts)
+            con.register("__f", ftm_accounts)
+            accounts = (
+                con.sql(
+                    """
+                    SELECT l.account_id, l.bank, l.account_number, l.bank_name,
+                           coalesce(l.currency, f.currency) AS currency, l.kind,
+                           coalesce(l.owner_party_id, f.owner_party_id) AS owner_party_id,
+                           coalesce(l.properties, f.properties) AS properties, l.source_file_id
+                    FROM __l l LEFT JOIN (
+                        SELECT bank_name, account_number, any_value(currency) AS currency,
+                               any_value(owner_party_id) AS owner_party_id, any_value(properties) AS properties
+                        FROM __f GROUP BY ALL
+                    ) f ON upper(f.bank_name) = upper(l.bank_name) AND f.account_number = l.account_number
+                    """
+                )
+                .to_arrow_table()
+                .cast(ACCOUNT_SCHEMA)
+            )
+        finally:
+            con.close()
+    if ftm_parties is not None and ftm_parties.num_rows:
+        parties = ftm_parties
+    return accounts, parties
 
 
 def _read_without_accounts(path: Path, fmt: str) -> Any:
