@@ -187,6 +187,23 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def threads_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid`` so far, summed by OS thread name (the service names its
+    stages' threads rt-compute, rt-log, rt-drain; the main thread, the event loop, reads 'event loop';
+    DuckDB's and other unnamed threads read 'python')."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = "event loop" if task.name == str(pid) else stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def run_client(server_pid: int | None = None, settle: Any = None, **kw: Any) -> dict[str, Any]:
     """Run one load phase; with ``server_pid``, also the server's CPU seconds over the phase and,
     after it, ``settle()`` (waiting until the store holds the phase's transactions: its drain)."""
@@ -196,10 +213,14 @@ def run_client(server_pid: int | None = None, settle: Any = None, **kw: Any) -> 
     p.start()
     assert recv.recv() == "ready"
     cpu0 = proc_cpu_s(server_pid) if server_pid else math.nan
+    thr0 = threads_cpu_s(server_pid) if server_pid else {}
     res: dict[str, Any] = recv.recv()
     if settle is not None:
         settle()
     res["server_cpu_s"] = (proc_cpu_s(server_pid) - cpu0) if server_pid else math.nan
+    if server_pid:
+        thr1 = threads_cpu_s(server_pid)  # threads that ended meanwhile are missing from both sides
+        res["threads_cpu_s"] = {k: v - thr0.get(k, 0.0) for k, v in thr1.items()}
     p.join()
     return res
 
@@ -426,6 +447,15 @@ def main() -> None:
         print(f"| {name} | {r['requests']:,} | {ok * per:,} | {r['seconds']:.1f} | {ok * per / r['seconds']:,.0f} | "
               f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['server_cpu_s'] * 1e6 / n_ok:,.0f} | "
               f"{r['client_cpu_s'] * 1e6 / n_ok:,.0f} | {r['status']} |")  # fmt: skip
+    names = sorted({k for _, r, _ in rows for k in r.get("threads_cpu_s", {})})
+    if names:
+        print("\nserver CPU µs/tx by thread (python: DuckDB's and other unnamed threads)\n")
+        print("| phase | " + " | ".join(names) + " |")
+        print("|---|" + "---:|" * len(names))
+        for name, r, per in rows:
+            n_ok = max(1, r["status"].get(200, 0) * per)
+            cells = " | ".join(f"{r['threads_cpu_s'].get(k, 0.0) * 1e6 / n_ok:,.1f}" for k in names)
+            print(f"| {name} | {cells} |")
     print(f"\nservice: {status['seq']:,} transactions logged, {status['stored_seq']:,} stored, "
           f"{status['log_groups']:,} log groups (fsyncs), alerts {status['alerts']}, holds {status['holds']}")  # fmt: skip
     if not a.no_fault:
