@@ -125,9 +125,12 @@ def _map_sql(name: str, mapping: Mapping[str, int]) -> str:
     return f"CASE {name} {cases} ELSE -1 END"
 
 
-def raw_and_history(con: duckdb.DuckDBPyConnection, usd_rates: Mapping[str, float] | None = None) -> pa.Table:
+def raw_and_history(
+    con: duckdb.DuckDBPyConnection, usd_rates: Mapping[str, float] | None = None, *, compiled: bool = True
+) -> pa.Table:
     """Raw-column and account-history features of ``__tx`` (registered in ``con`` with a row number
-    column ``__rn``), in ``__rn`` order."""
+    column ``__rn``), in ``__rn`` order. ``compiled`` computes the history in one numba pass
+    (:mod:`filiere.scoring.history`); ``False``, by the reference SQL windows (equal, tested)."""
     rates = dict(usd_rates or DEFAULT_USD_RATES)
     con.register(
         "__frates",
@@ -154,6 +157,16 @@ def raw_and_history(con: duckdb.DuckDBPyConnection, usd_rates: Mapping[str, floa
         FROM __tx t LEFT JOIN __frates r ON r.currency = t.payment_currency
         """
     )
+    if compiled:
+        from filiere.scoring.history import account_history
+
+        keep = ", ".join(["tx_id", *RAW_FEATURES, "ts", "from_account", "to_account", "amount_usd"])
+        ft = _fetch(con, f"SELECT {keep} FROM __ft ORDER BY __rn")
+        hist = account_history(
+            ft.column("ts"), ft.column("from_account"), ft.column("to_account"), ft.column("amount_usd")
+        )
+        ft = ft.select(["tx_id", *RAW_FEATURES])
+        return pa.Table.from_arrays([*ft.columns, *hist.columns], names=[*ft.column_names, *hist.column_names])
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE __fe AS
@@ -305,14 +318,20 @@ def _align(feats: pa.Table, tx: pa.Table) -> pa.Table:
         con.close()
 
 
-def propagate(table: pa.Table, p1: np.ndarray, *, extra: bool = False) -> pa.Table:
+def propagate(table: pa.Table, p1: np.ndarray, *, extra: bool = False, compiled: bool = True) -> pa.Table:
     """Account-suspicion features from first-stage scores ``p1`` (rows of ``table``, time-sorted).
 
     For each transaction, the highest ``p1`` among the *earlier* transactions (strictly before its
     time) of its sender and of its receiver: dirty money received days ago makes a later payment
     from the same account suspect (AMLworld's untyped integration payments). Causal by construction.
     ``extra`` adds :data:`PROPAGATED_EXTRA` (sums, mean, time since the most suspicious transaction).
+    ``compiled``: one numba pass (:mod:`filiere.scoring.history`); ``False``, the reference SQL.
     """
+    if compiled:
+        from filiere.scoring.history import propagate_scores
+
+        cols = (table.column("ts"), table.column("from_account"), table.column("to_account"))
+        return propagate_scores(*cols, np.asarray(p1, dtype=np.float64), extra=extra)
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
