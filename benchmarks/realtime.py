@@ -270,6 +270,24 @@ class Server:
             self.proc.wait(60)
 
 
+def set_alert_threshold(ws: Path, threshold: float | None) -> None:
+    """Write (or remove) ``realtime.alert_threshold`` in the workspace's ``filiere.yml``."""
+    import yaml
+
+    path = ws / "filiere.yml"
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rt = dict(cfg.get("realtime") or {})
+    if threshold is None:
+        rt.pop("alert_threshold", None)
+    else:
+        rt["alert_threshold"] = threshold
+    if rt:
+        cfg["realtime"] = rt
+    else:
+        cfg.pop("realtime", None)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+
+
 def reuse(root: Path) -> dict[str, Any] | None:
     """The workspace a previous run prepared (``--reuse``), its clock moved past what it stored."""
     from filiere.config import load_settings
@@ -390,12 +408,20 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(".bench-work/realtime"))
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--reuse", action="store_true", help="reuse the workspace a previous run prepared in --workdir")
+    ap.add_argument(
+        "--alert-threshold",
+        type=float,
+        default=None,
+        help="realtime.alert_threshold for the server (default: the model's own threshold); each alert "
+        "costs an explanation, an alert record and a live event, so the alert rate moves the CPU per transaction",
+    )
     a = ap.parse_args()
     t0 = time.perf_counter()
     prep = (reuse(a.workdir) if a.reuse else None) or prepare(a.workdir, a.rows, a.seed)
     print(f"prepared: {a.rows:,}-row world, model {prep['model']} ({prep['features']} features, trained in "
           f"{prep['train_s']:.0f} s), {time.perf_counter() - t0:.0f} s")  # fmt: skip
     ws, token = prep["ws"], prep["token"]
+    set_alert_threshold(ws, a.alert_threshold)
     port = _free_port()
     srv = Server(ws, port, token)
     start_s = srv.start()
@@ -456,6 +482,8 @@ def main() -> None:
             n_ok = max(1, r["status"].get(200, 0) * per)
             cells = " | ".join(f"{r['threads_cpu_s'].get(k, 0.0) * 1e6 / n_ok:,.1f}" for k in names)
             print(f"| {name} | {cells} |")
+    thr = f"{a.alert_threshold} (--alert-threshold)" if a.alert_threshold is not None else "the model's own"
+    print(f"\nalert threshold: {thr}")
     print(f"\nservice: {status['seq']:,} transactions logged, {status['stored_seq']:,} stored, "
           f"{status['log_groups']:,} log groups (fsyncs), alerts {status['alerts']}, holds {status['holds']}")  # fmt: skip
     if not a.no_fault:
