@@ -123,6 +123,20 @@ def test_cli_evaluate_json(world: Path, tmp_path: Path) -> None:
 def test_f1_threshold_picks_the_best_cut() -> None:
     y = np.array([1, 1, 0, 1, 0, 0])
     p = np.array([0.9, 0.8, 0.7, 0.6, 0.2, 0.1])
-    thr, f1 = f1_threshold(y, p)
+    thr, f1 = f1_threshold(y, p, max_alert_share=1.0)
     assert thr == pytest.approx(0.6)
     assert f1 == pytest.approx(2 * 3 / (4 + 3))
+
+
+def test_f1_threshold_never_alerts_on_everything() -> None:
+    """A model that cannot separate the classes (constant scores) must not 'maximise F1' by alerting
+    on every row: the threshold lies above the highest score."""
+    y = np.zeros(1000, dtype=bool)
+    y[7] = True
+    p = np.full(1000, 0.0187)
+    thr, f1 = f1_threshold(y, p)
+    assert thr > p.max() and f1 == 0.0
+    # a real separation inside the budget (5 % of rows) is still found
+    p2 = np.where(y, 0.9, np.linspace(0.0, 0.5, 1000))
+    thr2, f12 = f1_threshold(y, p2)
+    assert thr2 == 0.9 and f12 == 1.0

@@ -95,8 +95,15 @@ class Contribution:
         }
 
 
-def f1_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """The score threshold that maximises minority-class F1 on (y, p); returns (threshold, f1)."""
+#: a threshold never alerts more than this share of the validation rows: a model that cannot separate
+#: the classes (few positives, constant scores) would otherwise "maximise F1" by alerting on everything
+MAX_ALERT_SHARE = 0.05
+
+
+def f1_threshold(y: np.ndarray, p: np.ndarray, max_alert_share: float = MAX_ALERT_SHARE) -> tuple[float, float]:
+    """The score threshold that maximises minority-class F1 on (y, p) among those alerting at most
+    ``max_alert_share`` of the rows; returns (threshold, f1). When no cut between distinct scores
+    stays within the share, the threshold lies just above the highest score (no alerts)."""
     order = np.argsort(-p, kind="stable")
     ps, ys = p[order], y[order].astype(np.int64)
     tp = np.cumsum(ys)
@@ -104,9 +111,12 @@ def f1_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     total = int(ys.sum())
     if total == 0 or len(ys) == 0:
         return 0.5, 0.0
-    # only cut between distinct scores
+    # only cut between distinct scores, and within the alert budget
     last = np.r_[ps[1:] != ps[:-1], True]
-    f1 = np.where(last, 2 * tp / (k + total), 0.0)
+    ok = last & (k <= max(1, int(max_alert_share * len(ys))))
+    if not ok.any():
+        return float(np.nextafter(ps[0], np.inf)), 0.0
+    f1 = np.where(ok, 2 * tp / (k + total), -1.0)
     i = int(np.argmax(f1))
     return float(ps[i]), float(f1[i])
 
