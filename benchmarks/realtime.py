@@ -35,9 +35,46 @@ import numpy as np
 
 
 # ----------------------------------------------------------------------------- load generator
+def read_replay(path: str | Path) -> list[dict[str, Any]]:
+    """The held-out payments of the world (AMLworld CSV rows after the training rows, time order):
+    real counterpart pairs, amounts, currencies and formats, as the model will meet them."""
+    import csv
+
+    out: list[dict[str, Any]] = []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows)
+        for r in rows:
+            out.append(
+                {
+                    "from_bank": r[1],
+                    "from_account": r[2],
+                    "to_bank": r[3],
+                    "to_account": r[4],
+                    "amount": float(r[5]),
+                    "currency": r[6],
+                    "amount_paid": float(r[7]),
+                    "payment_currency": r[8],
+                    "payment_format": r[9],
+                }
+            )
+    return out
+
+
 def _bodies(
-    accounts: list[tuple[str, str]], start_us: int, prefix: str, n: int, per: int, seed: int, gap_us: int = 10_000
+    accounts: list[tuple[str, str]],
+    start_us: int,
+    prefix: str,
+    n: int,
+    per: int,
+    seed: int,
+    gap_us: int = 10_000,
+    replay: list[dict[str, Any]] | None = None,
+    offset: int = 0,
 ) -> list[bytes]:
+    """``n`` request bodies of ``per`` payments, event time ``gap_us`` apart from ``start_us``. With
+    ``replay`` (see :func:`read_replay`), the payments are the world's held-out rows from ``offset``
+    on (wrapping around); otherwise random pairs of ``accounts`` with random amounts (fault test)."""
     rng = np.random.default_rng(seed)
     fmts = ["Wire", "ACH", "Cheque", "Credit Card", "Cash"]
     out: list[bytes] = []
@@ -45,21 +82,27 @@ def _bodies(
     for _ in range(n):
         items = []
         for _ in range(per):
-            a, b = rng.choice(len(accounts), 2, replace=False)
             ts = start_us + k * gap_us
-            items.append(
-                {
-                    "id": f"{prefix}{k}",
-                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts / 1e6)) + f".{ts % 1_000_000:06d}",
-                    "from_bank": accounts[a][0],
-                    "from_account": accounts[a][1],
-                    "to_bank": accounts[b][0],
-                    "to_account": accounts[b][1],
-                    "amount": round(float(np.exp(rng.normal(6.5, 1.3))), 2),
-                    "currency": "USD",
-                    "payment_format": fmts[int(rng.integers(0, len(fmts)))],
-                }
-            )
+            head = {
+                "id": f"{prefix}{k}",
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts / 1e6)) + f".{ts % 1_000_000:06d}",
+            }
+            if replay:
+                items.append({**head, **replay[(offset + k) % len(replay)]})
+            else:
+                a, b = rng.choice(len(accounts), 2, replace=False)
+                items.append(
+                    {
+                        **head,
+                        "from_bank": accounts[a][0],
+                        "from_account": accounts[a][1],
+                        "to_bank": accounts[b][0],
+                        "to_account": accounts[b][1],
+                        "amount": round(float(np.exp(rng.normal(6.5, 1.3))), 2),
+                        "currency": "USD",
+                        "payment_format": fmts[int(rng.integers(0, len(fmts)))],
+                    }
+                )
             k += 1
         out.append(json.dumps(items if per > 1 else items[0]).encode())
     return out
@@ -151,6 +194,8 @@ def client_main(args: dict[str, Any], out: Any) -> None:
         args["per"],
         args["seed"],
         args.get("gap_us", 10_000),
+        read_replay(args["replay"]) if args.get("replay") else None,
+        args.get("offset", 0),
     )
     out.send("ready")
     try:
@@ -305,7 +350,19 @@ def reuse(root: Path) -> dict[str, Any] | None:
     return prep
 
 
-def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
+def split_world(csv_path: Path, rows: int, train_path: Path, replay_path: Path) -> int:
+    """Time-sort an AMLworld CSV ('%Y/%m/%d %H:%M' sorts as text); the first ``rows`` rows become
+    the bank's history (ingested, trained on), the rest the payments replayed to the service."""
+    with open(csv_path, encoding="utf-8") as f:
+        header = f.readline()
+        lines = f.readlines()
+    lines.sort(key=lambda line: line[:16])  # stable: ties keep the file's order
+    train_path.write_text(header + "".join(lines[:rows]), encoding="utf-8")
+    replay_path.write_text(header + "".join(lines[rows:]), encoding="utf-8")
+    return len(lines) - rows
+
+
+def prepare(root: Path, rows: int, seed: int, holdout: int = 0) -> dict[str, Any]:
     from filiere.api import auth
     from filiere.config import load_settings
     from filiere.io.ingest import ingest_files
@@ -315,12 +372,15 @@ def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
     from filiere.store import init_workspace, open_store
 
     shutil.rmtree(root, ignore_errors=True)
-    world = generate("amlworld-hi", rows, seed, root / "world")
+    # one world: its first ``rows`` payments are the history, the next ``holdout`` the live traffic
+    world = generate("amlworld-hi", rows + holdout, seed, root / "world")
+    history, replay = root / "history.csv", root / "replay.csv"
+    replayed = split_world(world.files["transactions"], rows, history, replay)
     ws = root / "ws"
     init_workspace(ws)
     settings = load_settings(ws)
     with open_store(settings) as store:
-        ingest_files(store, [world.files["transactions"]], "amlworld", accounts=world.files["accounts"])
+        ingest_files(store, [history], "amlworld", accounts=world.files["accounts"])
         auth.add_user(store, "feed", "machine", None)
         token = auth.create_token(store, "feed")
         accts = store.query("SELECT from_bank, split_part(from_account, ':', 2) FROM transactions GROUP BY ALL")
@@ -333,6 +393,7 @@ def prepare(root: Path, rows: int, seed: int) -> dict[str, Any]:
     prep = {
         "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last), "gap_us": gap_us,
         "model": model.version, "features": len(model.feature_names), "train_s": time.perf_counter() - t0,
+        "replay": str(replay) if replayed else "", "replayed": replayed,
     }  # fmt: skip
     (root / "prep.json").write_text(json.dumps({**prep, "ws": str(ws)}), encoding="utf-8")
     return prep
@@ -409,6 +470,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--reuse", action="store_true", help="reuse the workspace a previous run prepared in --workdir")
     ap.add_argument(
+        "--random-traffic",
+        action="store_true",
+        help="replay random account pairs with random USD amounts instead of the world's held-out payments "
+        "(the model finds such traffic suspicious: ~40%% alerts)",
+    )
+    ap.add_argument(
         "--alert-threshold",
         type=float,
         default=None,
@@ -417,7 +484,9 @@ def main() -> None:
     )
     a = ap.parse_args()
     t0 = time.perf_counter()
-    prep = (reuse(a.workdir) if a.reuse else None) or prepare(a.workdir, a.rows, a.seed)
+    holdout = 0 if a.random_traffic else 500 + a.single + a.batches * 100
+    prep = (reuse(a.workdir) if a.reuse else None) or prepare(a.workdir, a.rows, a.seed, holdout)
+    replay = {"replay": prep.get("replay", "")}
     print(f"prepared: {a.rows:,}-row world, model {prep['model']} ({prep['features']} features, trained in "
           f"{prep['train_s']:.0f} s), {time.perf_counter() - t0:.0f} s")  # fmt: skip
     ws, token = prep["ws"], prep["token"]
@@ -440,15 +509,16 @@ def main() -> None:
 
     try:
         warm = run_client(accounts=prep["accounts"], start_us=base, prefix=f"W{tag}", n=500, per=1, seed=1, port=port,
-                          token=token, connections=8, seconds=5, gap_us=gap)  # fmt: skip
+                          token=token, connections=8, seconds=5, gap_us=gap, offset=0, **replay)  # fmt: skip
         del warm
         single = run_client(accounts=prep["accounts"], start_us=single_start, prefix=f"S{tag}", n=a.single, per=1, seed=2,
                             port=port, token=token, connections=a.connections, seconds=a.seconds,
-                            pipeline=a.pipeline, gap_us=gap, server_pid=pid, settle=settle)  # fmt: skip
+                            pipeline=a.pipeline, gap_us=gap, server_pid=pid, settle=settle, offset=500,
+                            **replay)  # fmt: skip
         rows.append(("single", single, 1))
         batch = run_client(accounts=prep["accounts"], start_us=batch_start, prefix=f"B{tag}", n=a.batches, per=100,
                            seed=3, port=port, token=token, connections=a.batch_connections, seconds=a.seconds,
-                           gap_us=gap, server_pid=pid, settle=settle)  # fmt: skip
+                           gap_us=gap, server_pid=pid, settle=settle, offset=500 + a.single, **replay)  # fmt: skip
         rows.append(("batch of 100", batch, 100))
         status = srv.api("GET", "/v1/realtime/status?flush=1")
     finally:
@@ -461,7 +531,12 @@ def main() -> None:
     print(f"server start {start_s:.1f} s; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
           f"(1/5/15 min) on {os.cpu_count()} CPUs\n")  # fmt: skip
     print(f"event time advances {prep['gap_us'] / 1e6:.1f} s per payment over {len(prep['accounts']):,} accounts "
-          "(the generated world's own density), replayed as fast as the server answers\n")  # fmt: skip
+          "(the generated world's own density), replayed as fast as the server answers")  # fmt: skip
+    if prep.get("replay"):
+        print(f"traffic: the world's {prep['replayed']:,} payments after its {a.rows:,}-row history (time order; "
+              "their pairs, amounts, currencies, formats), on that clock\n")  # fmt: skip
+    else:
+        print("traffic: random account pairs, random USD amounts and formats (--random-traffic)\n")
     print("server CPU µs/tx: the server process's user + system CPU over the phase and the drain of its")
     print("transactions into the store, per transaction answered 200; client likewise (the load generator)\n")
     print("| phase | requests | transactions | seconds | tx/s | p50 ms | p99 ms | max ms | server CPU µs/tx "
