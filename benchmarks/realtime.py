@@ -357,9 +357,14 @@ def split_world(csv_path: Path, rows: int, train_path: Path, replay_path: Path) 
         header = f.readline()
         lines = f.readlines()
     lines.sort(key=lambda line: line[:16])  # stable: ties keep the file's order
+    # a small history may hold no laundering yet: stretch it to the second laundering row (training
+    # needs positives), the replay starts after it
+    pos = [i for i, line in enumerate(lines) if line.rstrip("\r\n").endswith(",1")]
+    if len([i for i in pos if i < rows]) < 2 and len(pos) >= 2:
+        rows = pos[1] + 1
     train_path.write_text(header + "".join(lines[:rows]), encoding="utf-8")
     replay_path.write_text(header + "".join(lines[rows:]), encoding="utf-8")
-    return len(lines) - rows
+    return rows
 
 
 def prepare(root: Path, rows: int, seed: int, holdout: int = 0) -> dict[str, Any]:
@@ -375,7 +380,8 @@ def prepare(root: Path, rows: int, seed: int, holdout: int = 0) -> dict[str, Any
     # one world: its first ``rows`` payments are the history, the next ``holdout`` the live traffic
     world = generate("amlworld-hi", rows + holdout, seed, root / "world")
     history, replay = root / "history.csv", root / "replay.csv"
-    replayed = split_world(world.files["transactions"], rows, history, replay)
+    history_rows = split_world(world.files["transactions"], rows, history, replay)
+    replayed = rows + holdout - history_rows
     ws = root / "ws"
     init_workspace(ws)
     settings = load_settings(ws)
@@ -393,7 +399,7 @@ def prepare(root: Path, rows: int, seed: int, holdout: int = 0) -> dict[str, Any
     prep = {
         "ws": ws, "token": token, "accounts": [(str(a), str(b)) for a, b in accts], "last_us": int(last), "gap_us": gap_us,
         "model": model.version, "features": len(model.feature_names), "train_s": time.perf_counter() - t0,
-        "replay": str(replay) if replayed else "", "replayed": replayed,
+        "replay": str(replay) if replayed > 0 else "", "replayed": replayed, "history_rows": history_rows,
     }  # fmt: skip
     (root / "prep.json").write_text(json.dumps({**prep, "ws": str(ws)}), encoding="utf-8")
     return prep
@@ -533,7 +539,7 @@ def main() -> None:
     print(f"event time advances {prep['gap_us'] / 1e6:.1f} s per payment over {len(prep['accounts']):,} accounts "
           "(the generated world's own density), replayed as fast as the server answers")  # fmt: skip
     if prep.get("replay"):
-        print(f"traffic: the world's {prep['replayed']:,} payments after its {a.rows:,}-row history (time order; "
+        print(f"traffic: the world's {prep['replayed']:,} payments after its {prep.get('history_rows', a.rows):,}-row history (time order; "
               "their pairs, amounts, currencies, formats), on that clock\n")  # fmt: skip
     else:
         print("traffic: random account pairs, random USD amounts and formats (--random-traffic)\n")
