@@ -22,7 +22,9 @@ from filiere.io._records import Reject, dumps, parse_amount, parse_currency, par
 from filiere.io.result import Batch, UnreadableFileError
 from filiere.model import account_id
 
-_PARTY_FIELDS = {
+#: party column → FtM properties read into it, first non-empty wins (shared with the columnar
+#: sidecar reader of ``filiere.scoring.evaluate``, which must give the same tables)
+PARTY_FIELDS = {
     "birth_date": ("birthDate", "incorporationDate"),
     "nationality": ("nationality", "citizenship"),
     "country": ("country", "jurisdiction", "mainCountry"),
@@ -31,6 +33,10 @@ _PARTY_FIELDS = {
     "email": ("email",),
     "id_number": ("idNumber", "registrationNumber", "taxNumber", "innCode", "vatCode", "leiCode"),
 }
+
+
+#: the BankAccount properties the reader turns into columns (the rest go to ``properties``)
+ACCOUNT_PROPS = ("iban", "accountNumber", "bic", "bankName")
 
 
 class _Entity:
@@ -138,9 +144,9 @@ def read_ftm(path: Path, file_id: str) -> Batch:
         if s.name == "Payment":
             payments.append((n, proxy, text))
         elif s.is_a("LegalEntity"):
-            used = {p for props in _PARTY_FIELDS.values() for p in props} | {"name"}
+            used = {p for props in PARTY_FIELDS.values() for p in props} | {"name"}
             row = {"party_id": proxy.id, "schema": s.name, "name": _first(proxy, "name")}
-            for col, props in _PARTY_FIELDS.items():
+            for col, props in PARTY_FIELDS.items():
                 row[col] = _first(proxy, *props)
             row["properties"] = _others(proxy, used)
             row["source_file_id"] = file_id
@@ -154,7 +160,7 @@ def read_ftm(path: Path, file_id: str) -> Batch:
                     proxy, "bankName"
                 )
                 kind, currency = "bank", None
-                used = {"iban", "accountNumber", "bic", "bankName"}
+                used = set(ACCOUNT_PROPS)
             else:
                 number = _first(proxy, "publicKey", "cryptoAddress", "accountId")
                 bank = _first(proxy, "currencySymbol", "blockchain") or "CRYPTO"

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from filiere.errors import UserInputError
+from filiere.io.ftm import ACCOUNT_PROPS, PARTY_FIELDS
 from filiere.rules import load_global_params, load_rules
 from filiere.rules.context import ContextInputs, load_tagpacks
 from filiere.scoring.features import RAW_FEATURES, FeatureSet, build_features
@@ -474,17 +475,8 @@ def evaluate_file(
 #: the FtM schemata the columnar sidecar reader handles; a file with any other falls back to the
 #: FtM reader (``filiere.io``), which validates every entity with the followthemoney model
 _SIDECAR_PARTIES = ("Person", "Company", "Organization", "LegalEntity")
-_PARTY_PROPS = {
-    "name": ("name",),
-    "birth_date": ("birthDate", "incorporationDate"),
-    "nationality": ("nationality", "citizenship"),
-    "country": ("country", "jurisdiction", "mainCountry"),
-    "address": ("address", "addressFull"),
-    "phone": ("phone",),
-    "email": ("email",),
-    "id_number": ("idNumber", "registrationNumber", "taxNumber", "innCode", "vatCode", "leiCode"),
-}
-_ACCOUNT_USED = ("iban", "accountNumber", "bic", "bankName")
+_PARTY_PROPS = {"name": ("name",), **PARTY_FIELDS}  # the FtM reader's columns, so both give the same tables
+_ACCOUNT_USED = ACCOUNT_PROPS
 
 
 def _known_props() -> pa.Table:
