@@ -135,6 +135,20 @@ class Builder:
         self.used: set[int] = set()
         self.listed_used: set[str] = set()
         self.pools = Background(world, self.np_rng)
+        #: AMLworld calibration (template fields; off for other templates and for vector worlds)
+        tpl = world.template
+        calibrated = not world.vectors
+        self.launder_formats = dict(tpl.launder_formats) if calibrated else {}
+        self.criminal_share = tpl.criminal_share if calibrated else 0.0
+        self.span = tpl.span_scale if calibrated else 1.0
+        #: the criminal-controlled accounts (:meth:`make_criminals`)
+        self.criminals = np.zeros(0, np.int64)
+        self._crim_by_country: dict[int, np.ndarray] = {}
+        #: criminal accounts already in the scheme being built (reset by :meth:`begin`)
+        self.taken: set[int] = set()
+        #: set while an AMLworld pattern or an integration payment is built: its accounts may come
+        #: from the criminal pool and its open formats follow ``launder_formats``
+        self.aml = False
         #: vector worlds: stolen-art records (FBI NSAF columns) and real ransomware addresses to draw from
         self.vectors = world.vectors
         self.art_pool: list[dict[str, str]] = []
@@ -178,6 +192,10 @@ class Builder:
     def pick(self, pool: str, n: int = 1, countries: list[int] | None = None, reuse: bool = False) -> list[int]:
         """``n`` distinct accounts from ``pool``: in ``countries`` if given, else mostly in the scheme's
         home country (as in the background, most payments stay within one country and currency)."""
+        if self.aml and self.criminal_share > 0 and len(self.criminals) and countries is None and n > 0:
+            k = sum(1 for _ in range(n) if self.rng.random() < self.criminal_share)
+            crim = self.criminal(k)
+            return crim + (self.pick(pool, n - len(crim), countries, reuse) if n > len(crim) else [])
         every = self.pool_arrays.get(pool, np.zeros(0, np.int64))
         if len(every) == 0:
             every = self.pool_arrays["person"] if pool != "person" else self.pool_arrays["any"]
@@ -197,6 +215,40 @@ class Builder:
             out.append(int(every[self.rng.randrange(len(every))]))
         if not reuse:
             self.used.update(out)
+        return out
+
+    def make_criminals(self, n: int, activity: float) -> None:
+        """A pool of ``n`` criminal-controlled fiat accounts, half of businesses, half of people. Their
+        background activity is scaled by ``activity``, and ordinary draws (:meth:`pick`) never
+        return them."""
+        rng = self.np_rng
+        biz, ppl = self.pools.business, self.pools.person_fiat
+        nb = min(len(biz), n // 2)
+        npp = min(len(ppl), n - nb)
+        chosen = np.concatenate([rng.choice(biz, nb, replace=False), rng.choice(ppl, npp, replace=False)]).astype(
+            np.int64
+        )
+        self.criminals = np.sort(chosen)
+        self.used.update(int(a) for a in self.criminals)
+        self.w.acc_activity[self.criminals] *= activity
+
+    def criminal(self, k: int, exclude: tuple[int, ...] = ()) -> list[int]:
+        """``k`` distinct accounts of the criminal pool (they may already serve other attempts), mostly
+        in the scheme's home country, as :meth:`pick` draws: a pattern's payments rarely change currency."""
+        out: list[int] = []
+        every = self.criminals
+        if self.home not in self._crim_by_country:
+            self._crim_by_country[self.home] = every[self.acc_country[every] == self.home]
+        near = self._crim_by_country[self.home]
+        taken = self.taken.union(exclude)
+        for _ in range(20 * k + 20):
+            if len(out) >= min(k, len(every) - len(taken)):
+                break
+            c = near if len(near) > len(out) + len(taken) and self.rng.random() < 0.88 else every
+            a = int(c[self.rng.randrange(len(c))])
+            if a not in out and a not in taken:
+                out.append(a)
+        self.taken.update(out)
         return out
 
     def fiat_of(self, a: int) -> int:
@@ -291,6 +343,13 @@ class Builder:
         label: bool = True,
         rnd: bool = False,
     ) -> int:
+        if fmt is None and label and self.aml and self.launder_formats:
+            u = self.rng.random()
+            for name, p in self.launder_formats.items():
+                if u < p:
+                    fmt = name
+                    break
+                u -= p
         i = len(self.t)
         self.t.append(int(t))
         self.src.append(src)
@@ -305,6 +364,7 @@ class Builder:
     def begin(self) -> None:
         """Start a scheme: draw its home country (where most of its accounts are)."""
         self.home = self.rng.choices(range(len(self.country_weights)), weights=self.country_weights)[0]
+        self.taken = set()
 
     def new(self, pattern: str, detail: str = "", typed: bool = True, parent: str | None = None) -> Scheme:
         s = Scheme(id=f"S{len(self.schemes) + 1:04d}", pattern=pattern, detail=detail, typed=typed, parent=parent)
@@ -364,7 +424,7 @@ def fan_out(b: Builder) -> Scheme:
     dsts = b.pick("any", k)
     total = b.amount(12000.0)
     t0 = b.start(5 * 1440)
-    span = b.delay(1440, 1.0)
+    span = b.delay(1440, 1.0) * b.span
     rnd = r.random() < 0.3
     for d in dsts:
         b.edge(s, b.when(t0 + r.random() * span), src, d, total / k * r.uniform(0.7, 1.3), rnd=rnd)
@@ -381,7 +441,7 @@ def fan_in(b: Builder) -> Scheme:
     srcs = b.pick("any", k)
     total = b.amount(12000.0)
     t0 = b.start(5 * 1440)
-    span = b.delay(1440, 1.0)
+    span = b.delay(1440, 1.0) * b.span
     rnd = r.random() < 0.3
     for a in srcs:
         b.edge(s, b.when(t0 + r.random() * span), a, dst, total / k * r.uniform(0.7, 1.3), rnd=rnd)
@@ -406,7 +466,7 @@ def cycle(b: Builder) -> Scheme:
     s = b.new("CYCLE", f"Max {n} hops")
     accts = b.pick("any", n)
     t0 = b.start(n * 1440 * 0.9)
-    _chain(b, s, [*accts, accts[0]], t0, b.amount(9000.0), median_delay=360.0)
+    _chain(b, s, [*accts, accts[0]], t0, b.amount(9000.0), median_delay=360.0 * b.span)
     b.control(s, accts, holding=False)
     b.control(s, [accts[0]], holding=True)
     return s
@@ -422,9 +482,9 @@ def scatter_gather(b: Builder) -> Scheme:
     t0 = b.start(6 * 1440)
     for m in mids:
         amt = total / k * r.uniform(0.8, 1.2)
-        t1 = b.when(t0 + r.random() * 600)
+        t1 = b.when(t0 + r.random() * 600 * b.span)
         b.edge(s, t1, src, m, amt)
-        b.edge(s, b.when(t1 + b.delay(900)), m, sink, amt * b.fee())
+        b.edge(s, b.when(t1 + b.delay(900) * b.span), m, sink, amt * b.fee())
     b.control(s, [src, *mids, sink])
     b.control(s, [sink], holding=True)
     return s
@@ -441,11 +501,11 @@ def gather_scatter(b: Builder) -> Scheme:
     total = 0.0
     for a in srcs:
         amt = b.amount(2500.0, 0.6)
-        b.edge(s, b.when(t0 + r.random() * 1440), a, hub, amt)
+        b.edge(s, b.when(t0 + r.random() * 1440 * b.span), a, hub, amt)
         total += amt
     last_in = max(b.t[i] for i in s.edges)
     for d in dsts:
-        b.edge(s, b.when(last_in + b.delay(600)), hub, d, total / k_out * b.fee() * r.uniform(0.85, 1.15))
+        b.edge(s, b.when(last_in + b.delay(600) * b.span), hub, d, total / k_out * b.fee() * r.uniform(0.85, 1.15))
     b.control(s, [*srcs, hub, *dsts])
     b.control(s, dsts, holding=True)
     return s
@@ -458,12 +518,12 @@ def stack(b: Builder) -> Scheme:
     t = b.start(8 * 1440)
     inflow = {a: b.amount(6000.0, 0.6) for a in layers[0]}
     for la, lb in itertools.pairwise(layers):
-        t = t + b.delay(720)
+        t = t + b.delay(720) * b.span
         nxt: dict[int, float] = dict.fromkeys(lb, 0.0)
         for a in la:
             for c in lb:
                 amt = inflow[a] / len(lb) * b.fee()
-                b.edge(s, b.when(t + r.random() * 240), a, c, amt)
+                b.edge(s, b.when(t + r.random() * 240 * b.span), a, c, amt)
                 nxt[c] += amt
         inflow = nxt
     b.control(s, [a for la in layers for a in la])
@@ -479,7 +539,7 @@ def bipartite(b: Builder) -> Scheme:
     t0 = b.start(4 * 1440)
     for a in srcs:
         for c in r.sample(dsts, r.randint(1, len(dsts))):
-            b.edge(s, b.when(t0 + r.random() * 2 * 1440), a, c, b.amount(3000.0, 0.7))
+            b.edge(s, b.when(t0 + r.random() * 2 * 1440 * b.span), a, c, b.amount(3000.0, 0.7))
     b.control(s, [*srcs, *dsts])
     b.control(s, dsts, holding=True)
     return s
@@ -494,7 +554,7 @@ def random_walk(b: Builder) -> Scheme:
     for _ in range(hops):
         walk.append(r.choice([a for a in pool if a != walk[-1]]))
     t0 = b.start(hops * 1440 * 0.8)
-    _chain(b, s, walk, t0, b.amount(7000.0), median_delay=400.0)
+    _chain(b, s, walk, t0, b.amount(7000.0), median_delay=400.0 * b.span)
     b.control(s, pool)
     b.control(s, [walk[-1]], holding=True)
     return s
@@ -807,6 +867,9 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
     scheme after a log-normal delay, so the typed/untyped mix stays roughly stationary over time
     (as in AMLworld); rows past the world's end are dropped (:meth:`Builder.compact`)."""
     r = b.rng
+    tpl = b.w.template
+    if tpl.criminal_accounts > 0 and not b.vectors:
+        b.make_criminals(max(4, round(illicit_rows * tpl.criminal_accounts)), tpl.criminal_activity)
     typed_budget = round(illicit_rows * (1.0 - untyped_share))
     weights = {k: v for k, v in b.w.template.schemes.items() if v > 0}
     first = list(weights)
@@ -832,7 +895,9 @@ def add_schemes(b: Builder, illicit_rows: int, untyped_share: float) -> None:
         kind = first.pop() if first else r.choices(list(weights), weights=list(weights.values()))[0]
         b.whole = once and tries.get(kind, 0) >= 5  # after 5 schemes wholly outside the period
         b.begin()
+        b.aml = kind in AML_TYPES
         s = BUILDERS[kind](b)
+        b.aml = False
         got = b.inside(s)
         labelled += got
         if once and not got:  # the every-typology-once round: this one fell outside the period, again
@@ -867,13 +932,18 @@ def _integration(b: Builder, typed: list[Scheme], budget: int) -> None:
         holders = [a for a in parent.holding if not b.w.acc_btc[a] and not b.w.acc_wallet[a]] or parent.holding
         src = r.choice(holders)
         b.home = int(b.acc_country[src])  # spent where the money sits
-        dst = b.pick(r.choice(["business", "business", "person"]), reuse=True)[0]
+        to_crim = b.w.template.integration_to_criminal
+        b.taken = set()
+        crim = b.criminal(1, exclude=(src,)) if len(b.criminals) > 1 and r.random() < to_crim else []
+        dst = crim[0] if crim else b.pick(r.choice(["business", "business", "person"]), reuse=True)[0]
         t = b.when(t)
         if t >= b.T:
             continue
         if parent.id not in by_parent:
             by_parent[parent.id] = b.new("INTEGRATION", typed=False, parent=parent.id)
         u = by_parent[parent.id]
+        b.aml = bool(b.launder_formats)
         b.edge(u, t, src, dst, b.amount(1500.0, 1.2), rnd=r.random() < 0.3)
+        b.aml = False
         b.control(u, [src])
         made += 1

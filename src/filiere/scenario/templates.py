@@ -9,6 +9,7 @@ agents, the Sahel terrorist-financing channels).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from filiere.errors import UserInputError
 
@@ -79,6 +80,23 @@ class Template:
     #: accounts real-looking addresses; the vector schemes (art, cyber, drugs) come first
     vectors: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: AMLworld calibration (see docs/bench/scenario.md). All off by default: the schemes then draw
+    #: their accounts from the whole population and their formats from the pair's usual mix.
+    #: format -> probability for a laundering row of an AMLworld pattern or an integration payment
+    #: whose format the scheme leaves open; the remainder keeps the pair's usual mix
+    launder_formats: dict[str, float] = field(default_factory=dict)
+    #: criminal-controlled accounts per illicit row: a pool that AMLworld patterns and integration
+    #: payments reuse, so one criminal's accounts appear in several laundering attempts
+    criminal_accounts: float = 0.0
+    #: probability that an account of an AMLworld pattern comes from the criminal pool
+    criminal_share: float = 0.0
+    #: background activity of the criminal pool's accounts, relative to an ordinary account's
+    criminal_activity: float = 1.0
+    #: share of integration payments paid to another criminal-controlled account (else to a business
+    #: or person of the population)
+    integration_to_criminal: float = 0.0
+    #: stretch of the AMLworld patterns' time spans (1: as drawn by the scheme builders)
+    span_scale: float = 1.0
 
 
 _INTL = (
@@ -196,6 +214,18 @@ _SAHEL_FLOWS = {
     "recurring": 0.16,
 }
 
+#: AMLworld HI-Small's laundering, as far as published figures and samples show it
+#: (docs/bench/scenario.md): laundering rows are mostly ACH, done by criminal entities whose
+#: accounts take part in several attempts, patterns spread over days
+_AMLWORLD_CALIBRATION: dict[str, Any] = {
+    "launder_formats": {"ACH": 0.85},
+    "criminal_accounts": 2.5,
+    "criminal_share": 0.6,
+    "criminal_activity": 0.3,
+    "integration_to_criminal": 0.5,
+    "span_scale": 2.5,
+}
+
 TEMPLATES: dict[str, Template] = {
     "amlworld-hi": Template(
         name="amlworld-hi",
@@ -208,7 +238,8 @@ TEMPLATES: dict[str, Template] = {
         foreign_currency_share=0.10,
         mobile_money=False,
         flows=_INTL_FLOWS,
-        schemes={**_AML_SCHEMES, **{k: v * 0.25 for k, v in _TF_SCHEMES.items()}},
+        schemes={**_AML_SCHEMES, **{k: v * 0.1 for k, v in _TF_SCHEMES.items()}},
+        **_AMLWORLD_CALIBRATION,
     ),
     "amlworld-li": Template(
         name="amlworld-li",
@@ -221,7 +252,8 @@ TEMPLATES: dict[str, Template] = {
         foreign_currency_share=0.10,
         mobile_money=False,
         flows=_INTL_FLOWS,
-        schemes={**_AML_SCHEMES, **{k: v * 0.25 for k, v in _TF_SCHEMES.items()}},
+        schemes={**_AML_SCHEMES, **{k: v * 0.1 for k, v in _TF_SCHEMES.items()}},
+        **_AMLWORLD_CALIBRATION,
     ),
     "sahel": Template(
         name="sahel",
