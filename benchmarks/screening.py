@@ -35,7 +35,7 @@ from filiere.screening import normalize
 from filiere.screening.evalset import BENCH_SEED, Case, alias_cases, canon_key, generate_names
 from filiere.screening.loaders import load_list
 from filiere.screening.matcher import MatcherConfig, NameIndex, Query
-from filiere.screening.models import ListEntity
+from filiere.screening.models import ListEntity, Match
 from filiere.screening.service import Screener
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +47,32 @@ def name_ids(idx: NameIndex) -> dict[tuple[int, str], int]:
     return {(e, t): i for i, (e, t) in enumerate(zip(idx.name_entity, idx.name_text, strict=True))}
 
 
+#: miss categories of the variant aliases (see :func:`miss_category`)
+MISS_CATEGORIES = {
+    "d": "(d) shares only common words with the entity's other names",
+    "a": "(a) blocking miss: the entity is not among the aligned candidates",
+    "b": "(b) retrieved, but another entity ranks first",
+    "c": "(c) ranked first, scored below the threshold",
+}
+
+
+def miss_category(c: Case, res: list[Match], target: str, threshold: float) -> str | None:
+    """Why a variant alias is missed (``None``: found at the threshold). (d) goes first: an alias
+    that shares only common words with its entity is in effect another name, however it ranks."""
+    ts = max((m.score for m in res if m.entity_id == target), default=None)
+    if ts is not None and ts >= threshold:
+        return None
+    if not c.rare:
+        return "d"
+    if ts is None:
+        return "a"
+    return "b" if res[0].entity_id != target else "c"
+
+
 def evaluate(
-    idx: NameIndex, cases: list[Case], threshold: float, queries: list[Query] | None = None
-) -> tuple[dict[str, dict[str, float]], list[list[str]], list[float]]:
+    idx: NameIndex, cases: list[Case], threshold: float, queries: list[Query] | None = None,
+    misses: list[dict[str, object]] | None = None,
+) -> tuple[dict[str, dict[str, float]], list[list[str]], list[float]]:  # fmt: skip
     """Per kind: n, top-1, recall at the threshold, candidate recall (the entity among the aligned
     candidates at all). One batch call, each query with its own name left out of the index.
     ``queries``: the cases' queries when they carry more than the name (qualifiers)."""
@@ -73,6 +96,22 @@ def evaluate(
             s["recall"] += any(m.entity_id == target and m.score >= threshold for m in res)
             s["cand"] += any(m.entity_id == target for m in res)
         candidates.append([m.entity_id for m in res[:10]])
+        if misses is not None and c.kind == "variant":
+            cat = miss_category(c, res, target, threshold)
+            s = stats.setdefault(f"miss {cat}", {"n": 0, "top1": 0, "recall": 0, "cand": 0})
+            s["n"] += 1
+            if cat is not None:
+                tm = next((m for m in res if m.entity_id == target), None)
+                ent = idx.entities[c.entity]
+                misses.append(
+                    {
+                        "category": cat, "query": c.name, "entity": target,
+                        "entity_names": [n for n in ent.names + ent.weak_names if n != c.name],
+                        "top": [res[0].entity_id, res[0].matched_name, round(res[0].score, 4)] if res else None,
+                        "target_score": round(tm.score, 4) if tm else None,
+                        "target_explanation": tm.explanation if tm else None,
+                    }
+                )  # fmt: skip
     return stats, candidates, target_scores
 
 
@@ -147,6 +186,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--hand-set", action="store_true", help="the hand-set name score instead of the learned one")
+    ap.add_argument("--misses", type=Path, default=None, help="write the variant misses (JSON lines) here")
     args = ap.parse_args()
     rng = random.Random(11)
 
@@ -185,6 +225,7 @@ def main() -> None:
     fpq_res = both.index.search_many(fpq, limit=10, cutoff=0.0)
     fpq_rate = sum(any(m.score >= thr for m in r) for r in fpq_res) / max(len(fp_names), 1)
     qual_rows: list[tuple[str, int, float, float, float, float]] = []
+    miss_rows: list[tuple[str, int, dict[str, int]]] = []
 
     for label, ents in (("UN", un), ("OFAC", ofac)):
         idx = NameIndex(ents, both.config)
@@ -193,7 +234,14 @@ def main() -> None:
             rng.shuffle(cases)
             cases = cases[: args.rows]
         all_queries.extend(Query(c.name) for c in cases)
-        stats, cands, tscores = evaluate(idx, cases, thr)
+        list_misses: list[dict[str, object]] = []
+        stats, cands, tscores = evaluate(idx, cases, thr, misses=list_misses)
+        n_var = stats["variant"]["n"] if "variant" in stats else 0
+        miss_rows.append((label, int(n_var), {k: int(stats.get(f"miss {k}", {"n": 0})["n"]) for k in MISS_CATEGORIES}))
+        if args.misses is not None:
+            with args.misses.open("a" if label != "UN" else "w", encoding="utf-8") as fh:
+                for m in list_misses:
+                    fh.write(json.dumps({"list": label, **m}, ensure_ascii=False) + "\n")
         # the same variant aliases of persons with a listed birth date, name only and with qualifiers
         qcases = [c for c in cases if c.kind == "variant" and ents[c.entity].schema == "Person"
                   and ents[c.entity].birth_dates]  # fmt: skip
@@ -289,6 +337,18 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for label, n, t0, r0, t1, r1 in qual_rows:
         print(f"| {label} | {n:,} | {t0:.3f} | {r0:.3f} | {t1:.3f} | {r1:.3f} |")
+    print()
+    print(f"Variant misses at {thr} by category (share of all variant aliases):\n")
+    print("| list | variants | found | " + " | ".join(MISS_CATEGORIES.values()) + " |")
+    print("|---|---:|---:|" + "---:|" * len(MISS_CATEGORIES))
+    for label, n, cats in miss_rows:
+        found = n - sum(cats.values())
+        cells = " | ".join(f"{cats[k]:,} ({cats[k] / max(n, 1):.3f})" for k in MISS_CATEGORIES)
+        print(f"| {label} | {n:,} | {found:,} ({found / max(n, 1):.3f}) | {cells} |")
+    for label, n, cats in miss_rows:
+        nd = n - cats["d"]
+        print(f"\n{label}: variant recall@{thr} excluding category (d) (NOT the issue's definition): "
+              f"{(nd - cats['a'] - cats['b'] - cats['c']) / max(nd, 1):.3f} of {nd:,}")  # fmt: skip
     print()
     head = " | ".join(f"recall at {r:.1%} FP (≥ {t:.3f})" for r, t in zip(CURVE_RATES, fp_thresholds, strict=True))
     print(f"| list | aliases | {head} |")

@@ -47,7 +47,15 @@ F_RAREST_SIM = 11  # rarest aligned name token, any similarity, times that simil
 F_PAIRS = 12  # aligned pairs
 F_UNVOWELED = 13  # the query is in a script without short vowels (Arabic)
 F_MIN_COVER = 14  # the worse-covered side's share
-N_FEAT = 15
+# entity level: the query against the union of all the entity's names (an alias often takes its
+# given name from one listed spelling and its surname from another)
+F_ENT_QCOVER = 15  # share of the query's IDF weight found in any of the entity's names
+F_ENT_Q_UNM_MAX = 16  # rarest query token found in none of the entity's names (IDF / unseen)
+F_ENT_STRENGTH = 17  # query weight found in the entity's names, in units of an unseen token's weight
+N_FEAT = 18
+#: a pair skips the trees only when, besides a low hand-set score, the entity's names together
+#: cover less than this share of the query
+ENT_GATE = 0.75
 
 
 @njit(cache=True, inline="always")
@@ -221,6 +229,57 @@ def _align(
 
 
 @njit(cache=True)
+def _entity_feats(
+    e: int, u0: int, nu: int, u_cover: np.ndarray, u_w: np.ndarray, qt: float,
+    scr: np.ndarray, vsim: np.ndarray, ent_ptr: np.ndarray,
+    nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray,
+    x0: int, x1: int, x_nid: np.ndarray, imax: float, ub: np.ndarray, feat: np.ndarray,
+) -> None:  # fmt: skip
+    """The entity-level features (``F_ENT_*``) of the query against all of entity ``e``'s names
+    (names ``x_nid[x0:x1]`` left out): per query token the best similarity in any of its names."""
+    for u in range(nu):
+        ub[u] = 0.0
+    for nid in range(ent_ptr[e], ent_ptr[e + 1]):
+        skip = False
+        for xi in range(x0, x1):
+            if x_nid[xi] == nid:
+                skip = True
+        if skip:
+            continue
+        for t in range(nt_ptr[nid], nt_ptr[nid + 1]):
+            p = scr[nt_vid[t]]
+            if p == 0:
+                continue
+            for u in range(nu):
+                if vsim[p - 1, u] > ub[u]:
+                    ub[u] = vsim[p - 1, u]
+        for t in range(nm_ptr[nid], nm_ptr[nid + 1]):
+            p = scr[nm_vid[t]]
+            if p == 0:
+                continue
+            for u in range(nu):
+                if _popcount(u_cover[u0 + u]) == 1 and vsim[p - 1, u] > ub[u]:
+                    ub[u] = vsim[p - 1, u]
+    # a joined query unit ("abdul qader" found as "abdulqader") covers both of its tokens
+    qm = 0.0
+    unm = 0.0
+    for u in range(nu):
+        c = u_cover[u0 + u]
+        if _popcount(c) != 1:
+            continue
+        best = ub[u]
+        for v in range(nu):
+            if v != u and (u_cover[u0 + v] & c) != 0 and ub[v] > best:
+                best = ub[v]
+        qm += best * u_w[u0 + u]
+        if best <= 0.0 and u_w[u0 + u] > unm:
+            unm = u_w[u0 + u]
+    feat[F_ENT_QCOVER] = min(qm / qt, 1.0) if qt > 0.0 else 0.0
+    feat[F_ENT_Q_UNM_MAX] = unm / imax
+    feat[F_ENT_STRENGTH] = min(qm / imax, 3.0)
+
+
+@njit(cache=True)
 def _learned_many(
     fbuf: np.ndarray, nk: int, t_feat: np.ndarray, t_right: np.ndarray, t_val: np.ndarray, roots: np.ndarray,
     shift: float, gate: float, out: np.ndarray, zbuf: np.ndarray, live: np.ndarray,
@@ -233,14 +292,15 @@ def _learned_many(
     the right child (the left one is ``n + 1``), ``t_val[n]`` the threshold (left when
     ``feat <= threshold``) or, at a leaf, its value. A pair whose hand-set score is
     below ``gate`` (most of a query's candidates: one common word in common) skips the trees and
-    keeps ``GATED_SCALE`` of its hand-set score. Trees outside, pairs inside: the walks of
+    keeps ``GATED_SCALE`` of its hand-set score (unless the entity's names together cover most of
+    the query: ``ENT_GATE``). Trees outside, pairs inside: the walks of
     different pairs (independent chains of loads) overlap in the CPU."""
     m = 0
     for i in range(nk):
         legacy = fbuf[i, F_LEGACY]
         if roots.shape[0] == 0:
             out[i] = legacy
-        elif legacy < gate:
+        elif legacy < gate and fbuf[i, F_ENT_QCOVER] < ENT_GATE:
             out[i] = GATED_SCALE * legacy
         else:
             live[m] = i
@@ -301,7 +361,7 @@ def search_batch(
     x_off: np.ndarray, x_nid: np.ndarray,
     post_ptr: np.ndarray, post_idx: np.ndarray,
     nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
-    name_wtot: np.ndarray, name_ent: np.ndarray, idf: np.ndarray, params: np.ndarray,
+    name_wtot: np.ndarray, name_ent: np.ndarray, ent_ptr: np.ndarray, idf: np.ndarray, params: np.ndarray,
     k_cand: int, scr: np.ndarray, acc: np.ndarray,
     out_nid: np.ndarray, out_score: np.ndarray,
     q_unvoweled: np.ndarray, t_feat: np.ndarray, t_right: np.ndarray, t_val: np.ndarray, roots: np.ndarray,
@@ -337,6 +397,8 @@ def search_batch(
     sbuf = np.empty(k_cand)
     zbuf = np.empty(k_cand)
     live = np.empty(k_cand, np.int64)
+    ub = np.empty(max_u)
+    imax = params[P_IDF_MAX]
     dump = dump_nid.shape[0] > 0
     gamma = params[P_RANK_GAMMA]
     for q in range(nq):
@@ -397,6 +459,20 @@ def search_batch(
                 top_n[i], u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos,
                 idf, name_wtot, params, pu, pn, pss, q_unvoweled[q], fbuf[i],
             )  # fmt: skip
+            e = name_ent[top_n[i]]
+            done = -1
+            for j in range(i):
+                if name_ent[top_n[j]] == e:
+                    done = j
+                    break
+            if done >= 0:
+                for f in range(F_ENT_QCOVER, N_FEAT):
+                    fbuf[i, f] = fbuf[done, f]
+            else:
+                _entity_feats(
+                    e, u0, nu, u_cover, u_w, q_wtot[q], scr, vsim, ent_ptr, nt_ptr, nt_vid, nm_ptr, nm_vid,
+                    x_off[q], x_off[q + 1], x_nid, imax, ub, fbuf[i],
+                )  # fmt: skip
             if dump:
                 dump_nid[q, i] = top_n[i]
                 for f in range(N_FEAT):
@@ -437,6 +513,7 @@ def explain_pair(
     nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
     idf: np.ndarray, name_wtot: np.ndarray, params: np.ndarray,
     pair_u: np.ndarray, pair_n: np.ndarray, pair_s: np.ndarray, unvoweled: bool, feat: np.ndarray,
+    ent: int, ent_ptr: np.ndarray,
 ) -> tuple[float, int, float, float]:  # fmt: skip
     """The alignment of one query (its units and expansions) with name ``nid``, for explanations."""
     nu = u_cover.shape[0]
@@ -447,6 +524,10 @@ def explain_pair(
     res = _align(
         nid, 0, nu, u_cover, u_w, qt, scr, vsim, nt_ptr, nt_vid, nm_ptr, nm_vid, nm_pos, idf, name_wtot, params,
         pair_u, pair_n, pair_s, unvoweled, feat,
+    )  # fmt: skip
+    _entity_feats(
+        ent, 0, nu, u_cover, u_w, qt, scr, vsim, ent_ptr, nt_ptr, nt_vid, nm_ptr, nm_vid,
+        0, 0, np.zeros(0, np.int64), params[P_IDF_MAX], np.empty(max(nu, 1)), feat,
     )  # fmt: skip
     for i in range(nv):
         scr[touched_v[i]] = 0

@@ -34,6 +34,8 @@ DEFAULT_THRESHOLD = 0.70
 #: candidates below this score are not reported at all
 DEFAULT_CUTOFF = 0.50
 MIN_TOKEN_SIM = 0.70
+#: similarity of a token written with the Arabic article attached ("alrawi") to the bare one ("rawi")
+ATTACHED_ARTICLE_SIM = 0.95
 IDF_MIN_NAMES = 20_000
 #: most an alias shared by many entities loses, in logit units (log2(entities) / 4, capped at 1, × this)
 AMBIGUITY_WEIGHT = 0.4
@@ -118,6 +120,9 @@ def _shape(canon: str) -> str:
     return "".join("v" if ch in "aeiou" else "c" for ch in canon)
 
 
+_V = frozenset("aeiou")
+
+
 def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -> float:
     """Similarity of a query token to a vocabulary token, forgiving transliteration confusions
     (``unvoweled``: the vocabulary token was written without short vowels, in Arabic script)."""
@@ -130,8 +135,9 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -
             return max(lev, 0.97 if len(skel) >= 3 else 0.93)
         sk = float(Levenshtein.normalized_similarity(q.skel, skel)) if len(skel) >= 3 else 0.0
         return max(lev, 0.9 * sk if sk >= 0.75 else 0.0)
-    if q.skel == skel and len(skel) >= 3 and q.canon[0] == canon[0]:
-        # same consonants: a vowel spelt differently ("ahmed"/"ahmad") or moved ("hamdi"/"hamid")
+    if q.skel == skel and len(skel) >= 3 and (q.canon[0] == canon[0] or (q.canon[0] in _V and canon[0] in _V)):
+        # same consonants: a vowel spelt differently ("ahmed"/"ahmad", "islami"/"eslami") or moved
+        # ("hamdi"/"hamid")
         lev = max(lev, 0.88 if _shape(q.canon) == _shape(canon) else 0.75)
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
@@ -381,6 +387,8 @@ class NameIndex:
         self.nm_vid = np.asarray([v for v, _ in joined], dtype=np.int64)
         self.nm_pos = np.asarray([j for _, j in joined], dtype=np.int64)
         self.name_ent = np.asarray(self.name_entity, dtype=np.int64)
+        # names are indexed entity by entity: entity e's names are ent_ptr[e]:ent_ptr[e + 1]
+        self.ent_ptr = np.searchsorted(self.name_ent, np.arange(len(self.entities) + 1)).astype(np.int64)
         df = np.diff(self.post_ptr).astype(np.float64)
         # a small list cannot tell common tokens from rare ones: counts are read against at least
         # IDF_MIN_NAMES names, so that every token of a tiny list weighs as a rare one
@@ -457,6 +465,12 @@ class NameIndex:
             if s > 0:
                 vids.append(vid)
                 sims.append(s)
+        if not joined and not t.unvoweled and len(t.canon) >= 6 and t.canon[:2] in ("al", "el"):
+            # the Arabic article written attached in Latin ("Alrawi" for "al-Rawi")
+            v = self.vocab.get(t.canon[2:])
+            if v is not None and v not in cands:
+                vids.append(v)
+                sims.append(ATTACHED_ARTICLE_SIM)
         va = np.asarray(vids, dtype=np.int64)
         sa = np.asarray(sims, dtype=np.float64)
         if self.weights_from is not None:
@@ -568,7 +582,7 @@ class NameIndex:
             e_off, _cat(eu, np.int64), _cat(ev, np.int64), _cat(es, np.float64),
             x_off, np.asarray(xs, dtype=np.int64),
             self.post_ptr, self.post_idx, self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos,
-            self.name_wtot, self.name_ent, self.idf, self.params,
+            self.name_wtot, self.name_ent, self.ent_ptr, self.idf, self.params,
             max(self.config.candidates, n_out), self._scr, self._acc, out_nid, out_score,
             unv, *self._trees(), *(dump if dump is not None else (_NO_DUMP_NID, _NO_DUMP_FEAT)),
         )  # fmt: skip
@@ -585,7 +599,7 @@ class NameIndex:
         score, npairs, _qm, _nm = _k.explain_pair(
             p.cover, p.weight, p.total, p.e_unit, p.e_vid, p.e_sim, nid, self._scr,
             self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos, self.idf, self.name_wtot, self.params,
-            pu, pn, ps, p.unvoweled, feat,
+            pu, pn, ps, p.unvoweled, feat, int(self.name_ent[nid]), self.ent_ptr,
         )  # fmt: skip
         if self.model is not None:
             score = self.model.score(feat)

@@ -67,6 +67,8 @@ _VOWELS = re.compile(r"[aeiou]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _SPLIT = re.compile(r"[^\w]+|_")
+#: apostrophe-like marks (ayin, hamza, backtick, acute accent) join a word: "jama`at" is one word
+_APOSTROPHES = re.compile("['`?\u00b4\u02b9-\u02bf\u2018\u2019]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,8 @@ def canon_token(tok: str) -> str:
     if m:
         # "abdul", "abdel", "abdoul" (+ joined name): one form; "abdur-rahman" keeps the assimilated r
         tok = "abd" + ("r" if m.group(1) == "r" else "") + tok[m.end() :]
-    if len(tok) > 3 and tok.endswith("h") and tok[-2] in "aeiou":
+    if len(tok) > 3 and tok.endswith("h"):
+        # a final h is silent in transliteration: "abdullah"/"abdulla", "binalshibh"/"binalshib"
         tok = tok[:-1]
     return tok
 
@@ -137,7 +140,7 @@ def name_words(text: str, schema: str | None = None) -> tuple[list[str], str]:
     """Latin words of a name after dropping honorifics, particles and (non-persons) legal forms."""
     script = script_of(text)
     # apostrophes go first: "jama'at" is one word, not "jama" + the legal form "AT"
-    latin = to_latin(text).replace("'", "").replace("?", "")
+    latin = _APOSTROPHES.sub("", to_latin(_APOSTROPHES.sub("", text)))
     if schema not in ("Person",):
         latin = _org_strip(latin)
     words = [w for w in _NON_ALNUM.split(latin) if w]

@@ -43,6 +43,9 @@ FEATURES: dict[str, tuple[int, str]] = {
     "pairs": (_k.F_PAIRS, "words aligned"),
     "unvoweled": (_k.F_UNVOWELED, "query in a script without short vowels"),
     "min_cover": (_k.F_MIN_COVER, "the worse-covered side's share"),
+    "entity_query_cover": (_k.F_ENT_QCOVER, "share of the query's weight found in any of the entity's names"),
+    "entity_unmatched_rarest": (_k.F_ENT_Q_UNM_MAX, "rarest query word in none of the entity's names"),
+    "entity_strength": (_k.F_ENT_STRENGTH, "weight of the query words found in the entity's names"),
 }
 FEATURE_NAMES = tuple(sorted(FEATURES, key=lambda n: FEATURES[n][0]))
 assert len(FEATURE_NAMES) == _k.N_FEAT
@@ -86,15 +89,19 @@ class NameModel:
         contrib, rest = self.contributions(feat)
         return float(contrib.sum()) + rest
 
+    def gated(self, feat: np.ndarray) -> bool:
+        """Whether the compiled search skips the trees for this pair (see ``_kernels._learned_many``)."""
+        return bool(feat[_k.F_LEGACY] < self.gate and feat[_k.F_ENT_QCOVER] < _k.ENT_GATE)
+
     def score(self, feat: np.ndarray) -> float:
         """The pair score the compiled search gives (gate included)."""
-        if feat[_k.F_LEGACY] < self.gate:
+        if self.gated(feat):
             return float(_k.GATED_SCALE * feat[_k.F_LEGACY])
         return sigmoid(self.logit(feat))
 
     def explain(self, feat: np.ndarray, top: int = 4) -> str:
         """The largest contributions in words: ``rarest word matched exactly 0.82 (+1.9)``."""
-        if feat[_k.F_LEGACY] < self.gate:
+        if self.gated(feat):
             return f"model: not consulted, hand-set score {feat[_k.F_LEGACY]:.2f} below {self.gate:.2f}"
         contrib, _rest = self.contributions(feat)
         order = [int(i) for i in np.argsort(-np.abs(contrib))[:top] if abs(contrib[i]) >= 0.05]
