@@ -126,8 +126,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("account history", ("history_s",)),
     ("pattern engine", ("patterns_s",)),
     ("rules (15, shared scans) + flags", ("rules_s",)),
-    ("train: first-stage out-of-fold", ("fit_stage1_oof_s",)),
-    ("train: first stage", ("fit_stage1_s",)),
+    ("train: first stage, out-of-fold and full boosters side by side", ("fit_stage1_oof_s", "fit_stage1_s")),
     ("train: scoring", ("fit_predict_s",)),
     ("train: propagation", ("fit_propagate_s",)),
     ("train: second stage", ("fit_stage2_s",)),
@@ -202,6 +201,12 @@ def main() -> None:
         help="filiere's second stage also gets sums/mean/age of earlier suspicion "
         "(TrainConfig.propagate_extra; default: TrainConfig's default)",
     )
+    ap.add_argument(
+        "--feature-cache",
+        action="store_true",
+        help="keep each world's feature table in <world>/features.parquet and reuse it (compare model "
+        "settings without recomputing features; the stage table then shows training only)",
+    )
     args = ap.parse_args()
 
     from filiere.scenario import generate
@@ -225,7 +230,10 @@ def main() -> None:
             load_start = os.getloadavg()[0]
             cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
-            r = evaluate_file(d / "transactions.csv", "amlworld", out_dir=d, baseline=False, config=cfg)
+            cache = d / "features.parquet" if args.feature_cache else None
+            r = evaluate_file(
+                d / "transactions.csv", "amlworld", out_dir=d, baseline=False, config=cfg, feature_cache=cache
+            )
             e2e = time.perf_counter() - t0
             cpu = _cpu_seconds() - cpu0
             row: dict[str, Any] = {

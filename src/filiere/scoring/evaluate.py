@@ -9,6 +9,7 @@ once over the whole file leaks nothing from the future into earlier rows; labels
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 import time
@@ -322,8 +323,12 @@ def evaluate_inputs(
     graph_config: Any = None,
     plot_path: Path | None = None,
     baseline: bool = True,
+    features: FeatureSet | None = None,
 ) -> dict[str, Any]:
-    """Temporal evaluation of filiere's model (and the raw baseline) on time-sorted ``inputs``."""
+    """Temporal evaluation of filiere's model (and the raw baseline) on time-sorted ``inputs``.
+
+    ``features``: the feature table of ``inputs`` computed earlier (:func:`save_features`), so that
+    model settings can be compared without recomputing it."""
     t_start = time.perf_counter()
     cfg = config or TrainConfig()
     tx = inputs.transactions
@@ -332,7 +337,14 @@ def evaluate_inputs(
     y = pc.fill_null(tx.column("is_laundering"), False).to_numpy(zero_copy_only=False).astype(np.int8)
     rules = load_rules(overrides=rules_overrides)
     t0 = time.perf_counter()
-    fs = build_features(inputs, rules=rules, global_params=load_global_params(), graph=graph, graph_config=graph_config)
+    if features is None:
+        fs = build_features(
+            inputs, rules=rules, global_params=load_global_params(), graph=graph, graph_config=graph_config
+        )
+    else:
+        if features.table.num_rows != tx.num_rows:
+            raise UserInputError(f"cached features have {features.table.num_rows} rows, the input {tx.num_rows}")
+        fs = features
     t_features = time.perf_counter() - t0
     split = temporal_split(tx.num_rows)
     t0 = time.perf_counter()
@@ -446,23 +458,42 @@ def evaluate_file(
     config: TrainConfig | None = None,
     graph: bool = True,
     baseline: bool = True,
+    feature_cache: Path | None = None,
 ) -> dict[str, Any]:
-    """``filiere evaluate``: read ``path``, evaluate, write the PR-curve PNG (and report) to ``out_dir``."""
+    """``filiere evaluate``: read ``path``, evaluate, write the PR-curve PNG (and report) to ``out_dir``.
+
+    ``feature_cache``: a Parquet file of the feature table (written by :func:`save_features` on the
+    first run, read instead of the file and the feature stages on later runs: for comparing model
+    settings only; its timings then hold no read or feature stage)."""
     t0 = time.perf_counter()
     read_tm: dict[str, float] = {}
-    inputs = context_for_file(path, fmt, shared_data, timings=read_tm)
-    t_read = time.perf_counter() - t0
-    t1 = time.perf_counter()
     patterns = find_beside(path, ("patterns.txt", "*_Patterns.txt"))
+    cached: FeatureSet | None = None
     types = None
-    if patterns is not None and fmt == "amlworld":
-        header = path.open(encoding="utf-8").readline().strip()
-        types = pattern_types_for_positives(inputs.transactions, read_pattern_rows(patterns, header))
-    t_types = time.perf_counter() - t1
+    if feature_cache is not None and feature_cache.exists():
+        cached, inputs, types = load_features(feature_cache)
+        t_read = time.perf_counter() - t0
+        t_types = 0.0
+    else:
+        inputs = context_for_file(path, fmt, shared_data, timings=read_tm)
+        t_read = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        if patterns is not None and fmt == "amlworld":
+            header = path.open(encoding="utf-8").readline().strip()
+            types = pattern_types_for_positives(inputs.transactions, read_pattern_rows(patterns, header))
+        t_types = time.perf_counter() - t1
+        if feature_cache is not None:
+            rules = load_rules()
+            fs_t0 = time.perf_counter()
+            cached = build_features(inputs, rules=rules, global_params=load_global_params(), graph=graph)
+            read_tm["features_built_s"] = time.perf_counter() - fs_t0
+            save_features(feature_cache, cached, inputs.transactions, types)
     out = out_dir or path.parent
     out.mkdir(parents=True, exist_ok=True)
     plot = out / f"{path.stem}.pr_curve.png"
-    report = evaluate_inputs(inputs, pattern_types=types, config=config, graph=graph, plot_path=plot, baseline=baseline)
+    report = evaluate_inputs(
+        inputs, pattern_types=types, config=config, graph=graph, plot_path=plot, baseline=baseline, features=cached
+    )
     report["timings"]["read_s"] = t_read
     report["timings"].update(read_tm)
     report["timings"]["pattern_types_s"] = t_types
@@ -470,6 +501,51 @@ def evaluate_file(
     report["file"] = str(path)
     report["patterns_file"] = str(patterns) if patterns else None
     return report
+
+
+#: columns of the transactions a cached feature table also keeps (labels, and what the report reads)
+_CACHE_TX = ("is_laundering",)
+
+
+def save_features(path: Path, fs: FeatureSet, tx: pa.Table, pattern_types: pa.Array | None) -> None:
+    """Write ``fs`` (and the labels and pattern types of ``tx``) to one Parquet file, for
+    :func:`load_features`."""
+    import pyarrow.parquet as pq
+
+    table = fs.table
+    for c in _CACHE_TX:
+        table = table.append_column(f"__{c}", tx.column(c))
+    if pattern_types is not None:
+        table = table.append_column("__pattern_type", pattern_types)
+    meta = {"names": fs.names, "categorical": fs.categorical, "docs": fs.docs, "timings": fs.timings}
+    table = table.replace_schema_metadata({b"filiere_features": json.dumps(meta).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+
+
+def load_features(path: Path) -> tuple[FeatureSet, ContextInputs, pa.Array | None]:
+    """The feature set, minimal inputs (ids, times, accounts, labels) and pattern types written by
+    :func:`save_features`."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(b"filiere_features")
+    if raw is None:
+        raise UserInputError(f"{path}: not a feature cache (no filiere_features metadata)")
+    meta = json.loads(raw)
+    types = table.column("__pattern_type").combine_chunks() if "__pattern_type" in table.column_names else None
+    tx = table.select(["tx_id", "ts", "from_account", "to_account"])
+    for c in _CACHE_TX:
+        tx = tx.append_column(c, table.column(f"__{c}"))
+    keep = [c for c in table.column_names if not c.startswith("__")]
+    fs = FeatureSet(
+        table=table.select(keep).replace_schema_metadata(None),
+        names=list(meta["names"]),
+        categorical=list(meta["categorical"]),
+        docs=dict(meta["docs"]),
+        timings={},  # the stages were not run now: report none
+    )
+    return fs, ContextInputs(transactions=tx), types
 
 
 #: the FtM schemata the columnar sidecar reader handles; a file with any other falls back to the

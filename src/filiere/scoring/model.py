@@ -13,6 +13,7 @@ import json
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,15 +66,22 @@ class TrainConfig(BaseModel):
     two_stage: bool = True
     #: time blocks for the first stage's out-of-fold scores on the training rows
     oof_folds: int = 3
+    #: learning rate of the first stage (its boosters score every row: fewer, larger steps make that
+    #: cheaper); ``None``: ``learning_rate``
+    stage1_learning_rate: float | None = None
     #: second stage also gets sums/mean/age of the earlier suspicion (PROPAGATED_EXTRA; the real-time
     #: service computes them too)
     propagate_extra: bool = True
-    #: LightGBM threads; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made 2 threads
-    #: 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100 rounds)
+    #: LightGBM threads per booster; 1 by default: on a shared, loaded machine OpenMP's spin-waiting made
+    #: 2 threads 7x slower than 1 on the subsampled training sets (measured: 28 s vs 3.9 s for 100
+    #: rounds). Cores are used by ``workers`` instead
     threads: int = 1
-    #: LightGBM threads for scoring (0 = every core; results do not depend on it). 1 by default for the
-    #: same reason as ``threads``: on the shared, loaded machine 2 threads were slower than 1
-    predict_threads: int = 1
+    #: first-stage boosters (the out-of-fold ones and the full one) trained at the same time, on Python
+    #: threads (LightGBM releases the GIL); results do not depend on it
+    workers: int = 2
+    #: threads for scoring (0 = every core; results do not depend on it): chunks of rows on Python
+    #: threads, one LightGBM thread each (no OpenMP spin-waiting)
+    predict_threads: int = 2
     seed: int = 7
 
 
@@ -404,16 +412,46 @@ class Fitted:
     stage1: Any = None
     stage1_names: list[str] = field(default_factory=list)
     docs: dict[str, str] = field(default_factory=dict)
-    #: seconds per training step (first-stage folds, first stage, propagation, second stage, scoring)
+    #: seconds per training step (``stage1_oof_s``: out-of-fold and full first-stage boosters, trained
+    #: side by side; ``predict_s``, ``propagate_s``, ``stage2_s``; ``stage1_full_booster_s`` overlaps
+    #: ``stage1_oof_s``)
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _predict_slices(booster: Any, table: pa.Table, names: list[str], start: int, stop: int, threads: int) -> np.ndarray:
+#: rows per scoring task: the rows to score are cut into chunks that the workers take in turn
+PREDICT_CHUNK = 100_000
+
+
+def _pool_map(fn: Any, items: list[Any], workers: int) -> list[Any]:
+    """``[fn(i) for i in items]``, on ``workers`` Python threads when more than one.
+
+    LightGBM's training and prediction calls release the GIL (ctypes), so single-threaded LightGBM
+    calls on separate threads use separate cores; a worker that finishes waits on a lock instead of
+    spinning like OpenMP's barrier (which made 2 LightGBM threads slower than 1 on the shared,
+    loaded machine), and a worker slowed by other processes simply takes fewer tasks."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def predict_rows(booster: Any, X: np.ndarray, workers: int) -> np.ndarray:
+    """``booster.predict(X)`` (probabilities), chunks of rows on ``workers`` threads of one LightGBM
+    thread each; the scores do not depend on ``workers``."""
+    n = X.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    bounds = [(lo, min(n, lo + PREDICT_CHUNK)) for lo in range(0, n, PREDICT_CHUNK)]
+    parts = _pool_map(lambda lh: booster.predict(X[lh[0] : lh[1]], num_threads=1), bounds, workers)
+    return np.concatenate([np.asarray(q, dtype=np.float64) for q in parts])
+
+
+def _predict_slices(booster: Any, table: pa.Table, names: list[str], start: int, stop: int, workers: int) -> np.ndarray:
     out = []
     step = 500_000
     for lo in range(start, stop, step):
         hi = min(stop, lo + step)
-        out.append(np.asarray(booster.predict(to_matrix(table.slice(lo, hi - lo), names), num_threads=threads)))
+        out.append(predict_rows(booster, to_matrix(table.slice(lo, hi - lo), names), workers))
     return np.concatenate(out) if out else np.empty(0)
 
 
@@ -457,22 +495,35 @@ def fit(
         thr, _ = f1_threshold(y[val], p_val)
         lap("predict_s")
         return Fitted(b, names, thr, p_val, p_after, timings=tm)
-    # stage 1: out-of-fold scores on the training rows, full-train scores after
+    # stage 1: out-of-fold scores on the training rows, full-train scores after. The fold boosters
+    # and the full first stage are independent: trained side by side (``config.workers``), the full
+    # one first (the longest); each is single-threaded and seeded, so the result does not depend on
+    # how many run at once. Then every score is computed in chunks on ``predict_threads`` threads
     p1 = np.zeros(n, dtype=np.float64)
     k = max(2, config.oof_folds)
     edges = np.linspace(0, n_train, k + 1).astype(np.int64)
     X_train_all = to_matrix(train_tbl, names)
-    for i in range(k):
+    y_train = y[:n_train]
+    cfg1 = config
+    if config.stage1_learning_rate is not None:
+        cfg1 = config.model_copy(update={"learning_rate": config.stage1_learning_rate})
+
+    def stage1_job(i: int, X_train_all: np.ndarray = X_train_all) -> Any:
+        if i < 0:
+            return train_booster(X_train_all, y_train, X_va, y[val], names, categorical, cfg1)
         lo, hi = int(edges[i]), int(edges[i + 1])
         rows = np.r_[np.arange(0, lo), np.arange(hi, n_train)]
         if not y[rows].any():
-            continue
-        bi = train_booster(X_train_all, y[rows], X_va, y[val], names, categorical, config, rows=rows)
-        p1[lo:hi] = bi.predict(X_train_all[lo:hi], num_threads=pt)
+            return None
+        return train_booster(X_train_all, y[rows], X_va, y[val], names, categorical, cfg1, rows=rows)
+
+    stage1, *folds = _pool_map(stage1_job, [-1, *range(k)], max(1, config.workers))
     lap("stage1_oof_s")
-    stage1 = train_booster(X_train_all, y[:n_train], X_va, y[val], names, categorical, config)
-    lap("stage1_s")
-    del X_train_all
+    for i, bi in enumerate(folds):
+        if bi is not None:
+            lo, hi = int(edges[i]), int(edges[i + 1])
+            p1[lo:hi] = predict_rows(bi, X_train_all[lo:hi], pt)
+    del X_train_all, stage1_job, folds
     p1[n_train:] = _predict_slices(stage1, table, names, n_train, n, pt)
     lap("predict_s")
     prop = propagate(table, p1, extra=config.propagate_extra)
