@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from filiere.screening import _kernels as _k
+from filiere.screening.loaders import split_name_field
 from filiere.screening.matcher import ATTACHED_ARTICLE_SIM, NameIndex, Query, calibrate
 from filiere.screening.models import ListEntity
 from filiere.screening.normalize import canon_token, tokenize
@@ -112,3 +113,21 @@ def test_near_misses_do_not_match(screener: Screener, query: str) -> None:
     """Common given names and surnames that occur on the lists, in no listed combination."""
     hits = [m for m in screener.screen(query) if m.match]
     assert not hits, [m.as_dict() for m in hits[:2]]
+
+
+@pytest.mark.parametrize(
+    ("field", "names"),
+    [
+        ("Qasim Soleimani; Qasem Sulaimani", ["Qasim Soleimani", "Qasem Sulaimani"]),
+        ("Abubakar (original script: Абубакар)", ["Abubakar", "Абубакар"]),
+        ("Jin Tiesan (金铁三)", ["Jin Tiesan", "金铁三"]),
+        ("Safia Farkash, born 1 Jan. 1953 (Oman passport no.03825239, issued 4 May 2014)", ["Safia Farkash"]),
+        (
+            "Le Groupe Salafiste pour La Prédication et le Combat (GSPC)",
+            ["Le Groupe Salafiste pour La Prédication et le Combat (GSPC)"],
+        ),
+        ("Abu Bakr al-Baghdadi", ["Abu Bakr al-Baghdadi"]),
+    ],
+)
+def test_un_alias_fields_are_split_into_names(field: str, names: list[str]) -> None:
+    assert split_name_field(field) == names

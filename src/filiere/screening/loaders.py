@@ -103,6 +103,38 @@ def _un_dates(el: ET.Element) -> list[str]:
     return _uniq(out)
 
 
+_PAREN_TAIL = re.compile(r"^(?P<outer>[^()]+?)\s*\((?P<inner>[^()]+)\)\s*\.?$")
+_ORIGINAL_SCRIPT = re.compile(r"^original script\s*:\s*", re.IGNORECASE)
+
+
+def split_name_field(text: str) -> list[str]:
+    """The names in one UN alias field: ``"Qasim Soleimani; Qasem Sulaimani"`` is two names,
+    ``"Jin Tiesan (金铁三)"`` and ``"Abubakar (original script: Абубакар)"`` a name and its original
+    script, and a remark in brackets (``"…, born 1 Jan. 1953 (Oman passport no. …)"``: digits, or
+    more than six words) is not a name. Other brackets (an acronym: ``"… (GSPC)"``) stay."""
+    from filiere.screening.normalize import script_of
+
+    pieces = [text]
+    m = _PAREN_TAIL.match(text)
+    if m:
+        outer, inner = m.group("outer").strip(" ,"), m.group("inner").strip()
+        if _ORIGINAL_SCRIPT.match(inner):
+            pieces = [outer, _ORIGINAL_SCRIPT.sub("", inner)]
+        elif script_of(inner) != script_of(outer) or (not inner.isascii() and outer.isascii()):
+            pieces = [outer, inner]
+        elif any(ch.isdigit() for ch in inner) or len(inner.split()) > 6:
+            pieces = [outer]
+    out: list[str] = []
+    for piece in pieces:
+        for name in piece.split(";"):
+            name = name.strip(" ,")
+            # a remark after the name: "…, born 1 Jan. 1953"
+            name = re.split(r",\s*(?:born|date of birth|dob)\b", name, maxsplit=1, flags=re.IGNORECASE)[0].strip()
+            if name:
+                out.append(name)
+    return out or [text]
+
+
 def load_un_xml(path: Path) -> LoadedList:
     root = _parse_xml(path)
     if _local(root.tag) != "CONSOLIDATED_LIST":
@@ -123,7 +155,8 @@ def load_un_xml(path: Path) -> LoadedList:
                 name = _un_text(al, "ALIAS_NAME")
                 if not name:
                     continue
-                (weak if (_un_text(al, "QUALITY") or "").lower() in ("low", "a.k.a.-low") else strong).append(name)
+                low = (_un_text(al, "QUALITY") or "").lower() in ("low", "a.k.a.-low")
+                (weak if low else strong).extend(split_name_field(name))
             names = _uniq(strong)
             countries = _uniq(country_code(v.text) for v in el.findall("NATIONALITY/VALUE"))
             ids = _uniq(norm_identifier(n.text or "") for n in el.findall("INDIVIDUAL_DOCUMENT/NUMBER"))
