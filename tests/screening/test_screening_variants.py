@@ -79,6 +79,9 @@ def test_attached_article_and_silent_final_h() -> None:
     assert sims[vids.tolist().index(idx.vocab["raui"])] == pytest.approx(
         calibrate(np.asarray(ATTACHED_ARTICLE_SIM), 2.5)
     )
+    # the listed side written attached: "Aljahani" found for "al-Jahani"
+    idx2 = _index(("x:1", ["Abdulrhman Aljahani"]), ("x:2", ["Jean Dupont"]))
+    assert idx2.vocab["aljahani"] in idx2.expand(tokenize("al-Jahani")[0])[0].tolist()
     # not for short words or words that merely begin with "al"
     vids, _s, _w = idx.expand(tokenize("Alex")[0])
     assert not len(vids)

@@ -465,12 +465,13 @@ class NameIndex:
             if s > 0:
                 vids.append(vid)
                 sims.append(s)
-        if not joined and not t.unvoweled and len(t.canon) >= 6 and t.canon[:2] in ("al", "el"):
-            # the Arabic article written attached in Latin ("Alrawi" for "al-Rawi")
-            v = self.vocab.get(t.canon[2:])
-            if v is not None and v not in cands:
-                vids.append(v)
-                sims.append(ATTACHED_ARTICLE_SIM)
+        if not joined and not t.unvoweled and len(t.canon) >= 4:
+            # the Arabic article written attached in Latin ("Alrawi" for "al-Rawi"), on either side
+            forms = [t.canon[2:]] if len(t.canon) >= 6 and t.canon[:2] in ("al", "el") else []
+            for v in [self.vocab.get(f) for f in [*forms, "al" + t.canon, "el" + t.canon]]:
+                if v is not None and v not in cands and v not in vids:
+                    vids.append(v)
+                    sims.append(ATTACHED_ARTICLE_SIM)
         va = np.asarray(vids, dtype=np.int64)
         sa = np.asarray(sims, dtype=np.float64)
         if self.weights_from is not None:
