@@ -97,3 +97,20 @@ def test_feature_cache_that_is_not_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="not a feature cache"):
         load_features(p)
     assert save_features  # the writer is public API too
+
+
+def test_rules_wait_for_the_pattern_engine_only_when_they_read_it(world: Path) -> None:
+    from filiere.rules import load_global_params, load_rules
+    from filiere.rules.spec import Rule
+    from filiere.scoring.features import _rules_read_pattern_features
+
+    inputs = context_for_file(world, "amlworld")
+    g = load_global_params()
+    assert not _rules_read_pattern_features(load_rules(), inputs, g)
+    reads = Rule(id="fan-feature", title="t", typology="fan-out", scope="transaction", when="src_fan_out >= 5")
+    assert _rules_read_pattern_features([*load_rules(), reads], inputs, g)
+    # and such a rule still gets its column: it fires on the same rows as the feature says
+    fs = build_features(inputs, rules=[reads], global_params=g)
+    fired = fs.table.column("rule_fan_feature").to_numpy(zero_copy_only=False).astype(bool)
+    fan = fs.table.column("src_fan_out").to_numpy(zero_copy_only=False)
+    assert fired.any() and np.array_equal(fired, np.nan_to_num(fan.astype(float)) >= 5)

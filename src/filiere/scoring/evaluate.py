@@ -46,15 +46,27 @@ def sort_by_time(tx: pa.Table) -> pa.Table:
     if "source_row" in tx.column_names and tx.num_rows and not tx.column("source_row").null_count:
         ts = tx.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False)
         rows = tx.column("source_row").to_numpy(zero_copy_only=False)
-        if len(np.unique(rows)) == len(rows):  # (ts, source_row) is then a total order
-            if bool(np.all(np.diff(ts) >= 0)) and bool(np.all(np.diff(rows) > 0)):
+        increasing = bool(np.all(np.diff(rows) > 0))  # file order: then unique, and ties keep it
+        if increasing or len(np.unique(rows)) == len(rows):  # (ts, source_row) is then a total order
+            if increasing and bool(np.all(np.diff(ts) >= 0)):
                 return tx  # already in that order (a file written in time order)
-            return tx.take(pa.array(np.lexsort((rows, ts))))
+            order = np.argsort(ts, kind="stable") if increasing else np.lexsort((rows, ts))
+            return take_columns(tx, order)
     keys = [("ts", "ascending")]
     if "source_row" in tx.column_names:
         keys.append(("source_row", "ascending"))
     keys.append(("tx_id", "ascending"))
     return tx.sort_by(keys)
+
+
+def take_columns(table: pa.Table, order: np.ndarray, workers: int = 2) -> pa.Table:
+    """``table.take(order)``, the columns taken on ``workers`` threads (Arrow releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    idx = pa.array(order)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        cols = list(pool.map(lambda c: c.take(idx), table.columns))
+    return pa.Table.from_arrays(cols, schema=table.schema)
 
 
 def temporal_split(n: int, fractions: tuple[float, float, float] = SPLIT) -> Split:
@@ -174,32 +186,52 @@ def context_for_file(
     from filiere.io import read_transactions
 
     tm = timings if timings is not None else {}
-    t0 = time.perf_counter()
-    side_accounts: pa.Table | None = None
-    side_parties: pa.Table | None = None
     ftm = find_beside(path, ("parties.ftm.jsonl",))
-    if ftm is not None:
-        fast = read_ftm_sidecar(ftm)
-        if fast is not None:
-            side_accounts, side_parties = fast
-        else:
-            side = read_transactions(ftm, "ftm")
-            side_accounts, side_parties = side.accounts, side.parties
     listing = find_beside(path, ("accounts.csv", "*_accounts.csv")) if fmt == "amlworld" else None
-    if listing is not None:
-        # AMLworld's accounts file keys accounts as the transactions do (bank id:number) and names
-        # each account's entity; a FollowTheMoney sidecar keys its BankAccounts by bank *name*, so
-        # its accounts would join no transaction: its parties (same Entity IDs) enrich the listing
-        side_accounts, side_parties = _accounts_from_listing(listing, side_accounts, side_parties)
-    tm["sidecar_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if side_accounts is not None and side_accounts.num_rows:
-        res = _read_without_accounts(path, fmt)  # the sidecar's accounts replace the derived ones
-    else:
-        res = read_transactions(path, fmt)
+
+    def sidecar() -> tuple[pa.Table | None, pa.Table | None]:
+        t0 = time.perf_counter()
+        side_accounts: pa.Table | None = None
+        side_parties: pa.Table | None = None
+        if ftm is not None:
+            fast = read_ftm_sidecar(ftm)
+            if fast is not None:
+                side_accounts, side_parties = fast
+            else:
+                side = read_transactions(ftm, "ftm")
+                side_accounts, side_parties = side.accounts, side.parties
+        if listing is not None:
+            # AMLworld's accounts file keys accounts as the transactions do (bank id:number) and names
+            # each account's entity; a FollowTheMoney sidecar keys its BankAccounts by bank *name*, so
+            # its accounts would join no transaction: its parties (same Entity IDs) enrich the listing
+            side_accounts, side_parties = _accounts_from_listing(listing, side_accounts, side_parties)
+        tm["sidecar_s"] = time.perf_counter() - t0
+        return side_accounts, side_parties
+
+    # the sidecar files are read beside the transactions (both mostly DuckDB, which releases the GIL)
+    from concurrent.futures import ThreadPoolExecutor
+
+    t_all = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side_future = pool.submit(sidecar) if ftm is not None or listing is not None else None
+        t0 = time.perf_counter()
+        # with a sidecar, its accounts replace the ones derived from the transactions
+        res = _read_without_accounts(path, fmt) if side_future is not None else read_transactions(path, fmt)
+        tm["read_file_s"] = time.perf_counter() - t0
+        side_accounts, side_parties = side_future.result() if side_future is not None else (None, None)
+    tm["read_and_sidecar_s"] = time.perf_counter() - t_all
     if res.transactions.num_rows == 0:
         raise UserInputError(f"{path}: no transactions could be read ({res.quarantine.num_rows} quarantined)")
-    tm["read_file_s"] = time.perf_counter() - t0
+    no_side_accounts = side_accounts is None or not side_accounts.num_rows
+    if (
+        side_future is not None
+        and no_side_accounts
+        and not res.accounts.num_rows
+        and fmt in ("amlworld", "csv", "parquet")
+    ):
+        from filiere.io.readers import derive_accounts  # no accounts in the sidecar after all
+
+        res.accounts = derive_accounts(res.transactions, res.file_id)
     t0 = time.perf_counter()
     tx = sort_by_time(res.transactions)
     tm["sort_s"] = time.perf_counter() - t0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,51 +253,73 @@ def build_features(
     """
     tx = inputs.transactions
     timings: dict[str, float] = {}
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads TO 2")
-        con.register("__tx", tx.append_column("__rn", pa.array(np.arange(tx.num_rows, dtype=np.int64))))
+    active = [r for r in rules if r.enabled]
+    t_all = time.perf_counter()
+
+    def history_job() -> pa.Table:
         t0 = time.perf_counter()
-        base = raw_and_history(con, inputs.usd_rates)
-        timings["history_s"] = time.perf_counter() - t0
-    finally:
-        con.close()
+        con = duckdb.connect()
+        try:
+            con.execute("SET threads TO 2")
+            con.register("__tx", tx.append_column("__rn", pa.array(np.arange(tx.num_rows, dtype=np.int64))))
+            return raw_and_history(con, inputs.usd_rates)
+        finally:
+            con.close()
+            timings["history_s"] = time.perf_counter() - t0
+
+    def patterns_job() -> tuple[pa.Table | None, dict[str, str]]:
+        t0 = time.perf_counter()
+        try:
+            return pattern_features(tx, graph_config)
+        finally:
+            timings["patterns_s"] = time.perf_counter() - t0
+
+    def rules_job(rule_inputs: ContextInputs) -> tuple[RuleRun, pa.Table]:
+        t0 = time.perf_counter()
+        try:
+            run = run_rules(active, rule_inputs, global_params=global_params)
+            return run, rule_flags(run.hits, tx.column("tx_id"), [c.rule.id for c in run.compiled])
+        finally:
+            timings["rules_s"] = time.perf_counter() - t0
+
+    # the three stages read only the transactions, so they run side by side (each releases the GIL in
+    # DuckDB, Arrow and its numba kernels); the rules wait for the pattern engine only when one of
+    # them reads a pattern feature
+    rules_after_patterns = graph and bool(active) and _rules_read_pattern_features(active, inputs, global_params)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        f_hist = pool.submit(history_job)
+        f_pat = pool.submit(patterns_job) if graph else None
+        f_rules = pool.submit(rules_job, inputs) if active and not rules_after_patterns else None
+        base = f_hist.result()
+        feats, fdocs = f_pat.result() if f_pat is not None else (None, {})
     names = list(RAW_FEATURES) + (list(HISTORY_FEATURES) if history else [])
     docs: dict[str, str] = {**RAW_DOCS, **HISTORY_DOCS}
     table = base.select(["tx_id", *names])
     # not features: what the account-suspicion propagation needs (see propagate)
     for c in KEY_COLUMNS:
         table = table.append_column(c, tx.column(c))
-    if graph:
-        t0 = time.perf_counter()
-        feats, fdocs = pattern_features(tx, graph_config)
-        timings["patterns_s"] = time.perf_counter() - t0
-        if feats is not None:
-            fnames = [c for c in feats.column_names if c != "tx_id" and c not in names]
-            if feats.num_rows != tx.num_rows:
-                raise RuntimeError("pattern features do not cover every transaction")
-            # compute_features returns rows in the input's order (checked on tx_id)
-            if not feats.column("tx_id").equals(tx.column("tx_id")):
-                feats = _align(feats, tx)
-            for n in fnames:
-                table = table.append_column(n, feats.column(n))
-            names += fnames
-            docs.update({n: fdocs.get(n, n) for n in fnames})
-            inputs = ContextInputs(**{**inputs.__dict__, "features": feats})
+    if feats is not None:
+        fnames = [c for c in feats.column_names if c != "tx_id" and c not in names]
+        if feats.num_rows != tx.num_rows:
+            raise RuntimeError("pattern features do not cover every transaction")
+        # compute_features returns rows in the input's order (checked on tx_id)
+        if not feats.column("tx_id").equals(tx.column("tx_id")):
+            feats = _align(feats, tx)
+        for n in fnames:
+            table = table.append_column(n, feats.column(n))
+        names += fnames
+        docs.update({n: fdocs.get(n, n) for n in fnames})
+        inputs = ContextInputs(**{**inputs.__dict__, "features": feats})
     run: RuleRun | None = None
-    active = [r for r in rules if r.enabled]
     if active:
-        t0 = time.perf_counter()
-        run = run_rules(active, inputs, global_params=global_params)
-        ran = [c.rule.id for c in run.compiled]
-        flags = rule_flags(run.hits, tx.column("tx_id"), ran)
-        for rid in ran:
+        run, flags = f_rules.result() if f_rules is not None else rules_job(inputs)
+        for rid in [c.rule.id for c in run.compiled]:
             n = flag_name(rid)
             table = table.append_column(n, flags.column(n))
             names.append(n)
             rule = next(r for r in active if r.id == rid)
             docs[n] = f"red-flag rule fired: {rule.title}"
-        timings["rules_s"] = time.perf_counter() - t0
+    timings["features_wall_s"] = time.perf_counter() - t_all
     return FeatureSet(
         table=table,
         names=names,
@@ -305,6 +328,30 @@ def build_features(
         rule_run=run,
         timings=timings,
     )
+
+
+def _rules_read_pattern_features(
+    rules: Sequence[Rule], inputs: ContextInputs, global_params: Mapping[str, Any] | None
+) -> bool:
+    """Whether a rule reads a column of the pattern engine (then it must run after it)."""
+    try:
+        from filiere.graph import FEATURE_DOCS  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    from filiere.rules.context import event_columns
+    from filiere.rules.engine import compile_rule
+    from filiere.rules.spec import MissingColumnError
+
+    pattern_cols = {c for c in FEATURE_DOCS if c not in event_columns(inputs)}
+    vocab = frozenset(event_columns(inputs) | pattern_cols)
+    for rule in rules:
+        try:
+            compiled = compile_rule(rule, vocab, dict(global_params or {}))
+        except MissingColumnError:
+            continue
+        if compiled.columns & pattern_cols:
+            return True
+    return False
 
 
 def _align(feats: pa.Table, tx: pa.Table) -> pa.Table:
