@@ -120,10 +120,10 @@ def leak_check(template: str, rows: int, tmp: Path) -> dict[str, float]:
     n_num = len(worlds[0][0])
     model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=63, verbose=-1, scale_pos_weight=20)
     model.fit(xa, ya, categorical_feature=list(range(n_num, n_num + len(cat_names))))
-    p = model.predict_proba(xb)[:, 1]
-    order = np.argsort(-p)
+    proba = np.asarray(model.predict_proba(xb))[:, 1]
+    order = np.argsort(-proba)
     tp = np.cumsum(yb[order])
-    k = np.arange(1, len(p) + 1)
+    k = np.arange(1, len(proba) + 1)
     prec, rec = tp / k, tp / max(1, yb.sum())
     f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0)
     i = int(np.argmax(f1))
@@ -133,7 +133,7 @@ def leak_check(template: str, rows: int, tmp: Path) -> dict[str, float]:
         "f1": float(f1[i]),
         "precision": float(prec[i]),
         "recall": float(rec[i]),
-        "auprc": float(average_precision_score(yb, p)),
+        "auprc": float(average_precision_score(yb, proba)),
         "positives": int(yb.sum()),
     }
 

@@ -65,6 +65,11 @@ def stats(world: Path) -> dict[str, Any]:
         "SELECT median(paid), median(CASE WHEN y=1 THEN paid END) FROM t WHERE pcur = 'US Dollar'"
     ).fetchall()[0]  # type: ignore[misc]
     out["median amount (US Dollar rows): all / laundering"] = f"{med_all:,.0f} / {med_pos:,.0f}"
+    q = con.execute(
+        "SELECT quantile_cont(paid, [0.25, 0.5, 0.75]), median(CASE WHEN y=1 THEN paid END) FROM t"
+    ).fetchall()[0]
+    out["Amount Paid quartiles, all currencies"] = " / ".join(f"{v:,.0f}" for v in q[0])
+    out["Amount Paid median of laundering rows, all currencies"] = f"{q[1]:,.0f}"
     # accounts touching laundering and their activity
     con.execute(
         """CREATE TABLE inc AS SELECT src AS a, y FROM t UNION ALL SELECT dst AS a, y FROM t WHERE dst <> src"""

@@ -47,10 +47,13 @@ def test_laundering_is_mostly_ach_but_ach_does_not_give_it_away(hi: tuple[pa.Tab
 
 
 def test_laundering_rows_change_currency_no_more_often_than_the_rest(hi: tuple[pa.Table, dict]) -> None:  # type: ignore[type-arg]
-    t, _ = hi
-    y = t.column("y").to_numpy() == 1
+    t, truth = hi
+    # the rows of AMLworld's eight patterns and of integration payments (the terrorist-financing
+    # schemes move bitcoin and cross borders by design)
+    rows = [r - 1 for s in truth["schemes"] if s["pattern"] in (*AML_TYPES, "INTEGRATION") for r in s["rows"]]
+    assert len(rows) >= 100
     cross = pc.not_equal(t.column("rcur"), t.column("pcur")).to_numpy(zero_copy_only=False)
-    assert abs(cross[y].mean() - cross.mean()) < 0.12
+    assert abs(cross[np.asarray(rows)].mean() - cross.mean()) < 0.1
 
 
 def _attempt_accounts(t: pa.Table, truth: dict) -> list[set[str]]:  # type: ignore[type-arg]

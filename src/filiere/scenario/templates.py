@@ -219,9 +219,9 @@ _SAHEL_FLOWS = {
 #: accounts take part in several attempts, patterns spread over days
 _AMLWORLD_CALIBRATION: dict[str, Any] = {
     "launder_formats": {"ACH": 0.85},
-    "criminal_accounts": 2.5,
-    "criminal_share": 0.6,
-    "criminal_activity": 0.3,
+    "criminal_accounts": 3.5,
+    "criminal_share": 0.8,
+    "criminal_activity": 0.1,
     "integration_to_criminal": 0.5,
     "span_scale": 2.5,
 }
