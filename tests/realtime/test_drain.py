@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -52,3 +53,21 @@ def test_tables_columns_follow_the_records(tmp_path: Path) -> None:
     assert rt.column("tx_id").to_pylist() == ["x", "y"] and tx.column("source_row").to_pylist() == [10, 11]
     assert rt.column("reasons").null_count == 2 and not alerts
     assert tx.schema.field("ts").type == pa.timestamp("us")
+
+
+def test_record_json_equals_one_dumps_per_record() -> None:
+    import orjson
+
+    from filiere.realtime.service import _json_each
+
+    tricky = 'x,{"id":"y"}\\"'  # the separator inside strings (escaped there), a backslash
+    recs = [
+        {"id": tricky, "ts": 1, "amount_paid": 0.1},
+        {"id": "b", "ts": 2, "parties": {"from": {"name": ',{"id":', "schema": "Person", "crypto": ["a"]}}},
+        {"id": "c", "ts": 3, "amount_paid": 1e300},
+    ]
+    assert _json_each(recs).to_pylist() == [orjson.dumps(r).decode() for r in recs]
+    assert _json_each(recs[:1]).to_pylist() == [orjson.dumps(recs[0]).decode()]
+    assert _json_each([]).to_pylist() == []
+    odd: list[dict[str, Any]] = [{"ts": 1, "id": "a"}, {"id": "b"}]  # not beginning with "id": one call per record
+    assert _json_each(odd).to_pylist() == [orjson.dumps(r).decode() for r in odd]

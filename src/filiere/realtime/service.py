@@ -1050,6 +1050,28 @@ def _insert_new(store: Any, table: str, data: pa.Table, order: str) -> None:
     store.execute(f"DELETE FROM {temp}")
 
 
+_RECORD_HEAD = b'{"id":'
+
+
+def _json_each(recs: list[dict[str, Any]]) -> pa.Array:
+    """The JSON text of each normalised record, as ``orjson.dumps`` of each would give it, from one
+    ``orjson.dumps`` of the whole list (one call per record cost ~8x more: 4.2 against 0.5 µs/tx).
+
+    Every record begins with the key ``id`` and none holds a nested object beginning with it, and
+    orjson writes compact JSON in which a ``"`` inside a string is always escaped: so ``,{"id":``
+    occurs in the array exactly where one record ends and the next begins. Anything else (a count
+    that does not match) falls back to one call per record."""
+    if not recs:
+        return pa.array([], pa.string())
+    blob = orjson.dumps(recs)
+    parts = blob[1:-1].split(b"," + _RECORD_HEAD)
+    if len(parts) != len(recs) or not parts[0].startswith(_RECORD_HEAD):
+        return pa.array(list(map(orjson.dumps, recs)), pa.binary()).cast(pa.string())
+    parts[0] = parts[0][len(_RECORD_HEAD) :]
+    body = pa.array(parts, pa.binary())
+    return pc.binary_join_element_wise(pa.scalar(_RECORD_HEAD, pa.binary()), body, b"").cast(pa.string())
+
+
 def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[tuple[Any, int]]]:
     """Arrow tables (realtime_tx, transactions) and alert records of logged records."""
     from filiere.cases.alerts import AlertRecord
@@ -1081,7 +1103,7 @@ def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[t
             "reasons": pa.array([dumps(a["reasons"]) if a["reasons"] else None for a in ans], pa.binary()).cast(
                 pa.string()
             ),
-            "record": pa.array(list(map(dumps, txs)), pa.binary()).cast(pa.string()),
+            "record": _json_each(txs),
         }
     )
     parties = [t.get("parties") for t in txs]
