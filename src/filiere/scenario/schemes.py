@@ -193,9 +193,14 @@ class Builder:
         """``n`` distinct accounts from ``pool``: in ``countries`` if given, else mostly in the scheme's
         home country (as in the background, most payments stay within one country and currency)."""
         if self.aml and self.criminal_share > 0 and len(self.criminals) and countries is None and n > 0:
+            # each account from the criminal pool with probability criminal_share (fewer when the
+            # pool runs short in a tiny world), the others from the population
             k = sum(1 for _ in range(n) if self.rng.random() < self.criminal_share)
             crim = self.criminal(k)
-            return crim + (self.pick(pool, n - len(crim), countries, reuse) if n > len(crim) else [])
+            return crim + (self._pick(pool, n - len(crim), countries, reuse) if n > len(crim) else [])
+        return self._pick(pool, n, countries, reuse)
+
+    def _pick(self, pool: str, n: int, countries: list[int] | None, reuse: bool) -> list[int]:
         every = self.pool_arrays.get(pool, np.zeros(0, np.int64))
         if len(every) == 0:
             every = self.pool_arrays["person"] if pool != "person" else self.pool_arrays["any"]

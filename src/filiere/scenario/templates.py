@@ -220,7 +220,7 @@ _SAHEL_FLOWS = {
 _AMLWORLD_CALIBRATION: dict[str, Any] = {
     "launder_formats": {"ACH": 0.85},
     "criminal_accounts": 3.5,
-    "criminal_share": 0.8,
+    "criminal_share": 1.0,
     "criminal_activity": 0.1,
     "integration_to_criminal": 0.5,
     "span_scale": 2.5,
