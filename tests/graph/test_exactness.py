@@ -114,6 +114,8 @@ def test_batch_equals_streaming_on_a_generated_world(tmp_path: Path) -> None:
         for tx_id, row in zip(chunk.column("tx_id").to_pylist(), got.tolist(), strict=True):
             assert dict(zip(names, row, strict=True)) == batch[str(tx_id)]
     assert (many.accounts_evicted, many.capacity) == (engine.accounts_evicted, engine.capacity)
+    # sweeps fell before the same rows: the same accounts hold the same slots
+    assert many._accounts == engine._accounts
 
 
 def test_update_many_checks_the_batch_before_changing_state() -> None:

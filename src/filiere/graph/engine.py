@@ -468,9 +468,11 @@ class StreamingEngine:
     def _sweep_point(self, src: list[str], dst: list[str], start: int, n: int, swept: bool) -> int:
         """First row in ``start .. n-1`` before which :meth:`update` would sweep (``n`` if none)."""
         c = self._since_sweep
-        if c + (n - start) < self._sweep_min:  # the threshold is never below sweep_min
-            return n
         held = len(self._accounts)
+        # c grows by at most one a row and the threshold never falls below max(sweep_min, held):
+        # a micro-batch that cannot reach it needs no walk (the common case between two sweeps)
+        if c + (n - start) < max(self._sweep_min, held):
+            return n
         known = self._accounts
         new: set[str] = set()
         for j in range(start, n):
