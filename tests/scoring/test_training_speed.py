@@ -114,3 +114,18 @@ def test_rules_wait_for_the_pattern_engine_only_when_they_read_it(world: Path) -
     fired = fs.table.column("rule_fan_feature").to_numpy(zero_copy_only=False).astype(bool)
     fan = fs.table.column("src_fan_out").to_numpy(zero_copy_only=False)
     assert fired.any() and np.array_equal(fired, np.nan_to_num(fan.astype(float)) >= 5)
+
+
+def test_booster_from_a_table_equals_booster_from_the_matrix(features: tuple[object, np.ndarray]) -> None:
+    from filiere.scoring.model import train_booster
+
+    fs, y = features
+    sp = temporal_split(len(y))
+    names, cat = fs.names, fs.categorical  # type: ignore[attr-defined]
+    train = fs.table.slice(0, sp.train.stop)  # type: ignore[attr-defined]
+    va = fs.table.slice(sp.val.start, sp.val.stop - sp.val.start)  # type: ignore[attr-defined]
+    y_tr, y_va = y[: sp.train.stop], y[sp.val]
+    a = train_booster(to_matrix(train, names), y_tr, to_matrix(va, names), y_va, names, cat, SMALL)
+    b = train_booster(train, y_tr, va, y_va, names, cat, SMALL)
+    assert a.model_to_string() == b.model_to_string()
+    assert a.num_trees() > 1

@@ -170,9 +170,9 @@ def subsample(y: np.ndarray, neg_per_pos: float, rng: np.random.Generator) -> np
 
 
 def train_booster(
-    X_train: np.ndarray,
+    X_train: np.ndarray | pa.Table,
     y_train: np.ndarray,
-    X_val: np.ndarray,
+    X_val: np.ndarray | pa.Table,
     y_val: np.ndarray,
     names: list[str],
     categorical: list[str],
@@ -183,7 +183,9 @@ def train_booster(
     validation rows (all positives, ``val_neg_per_pos`` negatives each).
 
     ``rows``: the training rows are ``X_train[rows]`` (labels ``y_train`` already for those rows),
-    taken after subsampling, so that the full training slice is never copied."""
+    taken after subsampling, so that the full training slice is never copied. ``X_train`` and
+    ``X_val`` may be feature *tables* (columns ``names``): only the subsampled rows are then made
+    into a matrix."""
     lgb = require("lightgbm", "ml")
     rng = np.random.default_rng(config.seed)
     idx = subsample(y_train, config.neg_per_pos, rng)
@@ -206,8 +208,9 @@ def train_booster(
         "force_row_wise": True,
     }
     cat = [c for c in categorical if c in names]
+    take = idx if rows is None else rows[idx]
     dtrain = lgb.Dataset(
-        X_train[idx if rows is None else rows[idx]],
+        to_matrix(X_train.take(pa.array(take)), names) if isinstance(X_train, pa.Table) else X_train[take],
         label=y_train[idx],
         weight=w,
         feature_name=names,
@@ -219,7 +222,11 @@ def train_booster(
     if len(y_val) and y_val.any():
         vidx = subsample(y_val, config.val_neg_per_pos, rng)
         dval = lgb.Dataset(
-            X_val[vidx], label=y_val[vidx], reference=dtrain, feature_name=names, categorical_feature=cat
+            to_matrix(X_val.take(pa.array(vidx)), names) if isinstance(X_val, pa.Table) else X_val[vidx],
+            label=y_val[vidx],
+            reference=dtrain,
+            feature_name=names,
+            categorical_feature=cat,
         )
         valid_sets = [dval]
         callbacks.append(lgb.early_stopping(config.early_stopping_rounds, verbose=False))
@@ -480,7 +487,7 @@ def fit(
     val = slice(n_train, n_train + n_val)
     two = config.two_stage if two_stage is None else two_stage
     pt = config.predict_threads or os.cpu_count() or 1
-    X_va = to_matrix(table.slice(n_train, n_val), names)
+    X_va = table.slice(n_train, n_val)  # validation rows: only the early-stopping subsample becomes a matrix
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -492,7 +499,7 @@ def fit(
 
     train_tbl = table.slice(0, n_train)
     if not two:
-        b = train_booster(to_matrix(train_tbl, names), y[:n_train], X_va, y[val], names, categorical, config)
+        b = train_booster(train_tbl, y[:n_train], X_va, y[val], names, categorical, config)
         lap("train_s")
         p_after = _predict_slices(b, table, names, n_train, n, pt)
         p_val = p_after[:n_val]
@@ -537,8 +544,9 @@ def fit(
         t2 = t2.append_column(c, prop.column(c))
     names2 = [*names, *added]
     lap("propagate_s")
-    X_va2 = to_matrix(t2.slice(n_train, n_val), names2)
-    b2 = train_booster(to_matrix(t2.slice(0, n_train), names2), y[:n_train], X_va2, y[val], names2, categorical, config)
+    X_va2 = t2.slice(n_train, n_val)
+    # the training rows as a table: only the subsampled ones become a matrix (not all n_train rows)
+    b2 = train_booster(t2.slice(0, n_train), y[:n_train], X_va2, y[val], names2, categorical, config)
     lap("stage2_s")
     p_after = _predict_slices(b2, t2, names2, n_train, n, pt)
     p_val = p_after[:n_val]
