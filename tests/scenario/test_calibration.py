@@ -96,3 +96,14 @@ def test_only_the_amlworld_templates_are_calibrated() -> None:
         assert tpl.launder_formats and tpl.criminal_accounts > 0 and tpl.span_scale > 1
     sahel = TEMPLATES["sahel"]
     assert not sahel.launder_formats and sahel.criminal_accounts == 0 and sahel.span_scale == 1.0
+
+
+@pytest.mark.parametrize("rows", [100, 500, 2_000])
+def test_small_amlworld_worlds_generate_when_the_criminal_pool_runs_short(rows: int, tmp_path: Path) -> None:
+    # a pool of a handful of accounts and a 16-degree fan: the population fills in (this recursed
+    # without end before)
+    from filiere.scenario import generate
+
+    for seed in (1, 2, 3):
+        res = generate("amlworld-hi", rows, seed, tmp_path / f"w{seed}")
+        assert res.rows >= rows
