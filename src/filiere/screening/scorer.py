@@ -51,6 +51,13 @@ FEATURE_NAMES = tuple(sorted(FEATURES, key=lambda n: FEATURES[n][0]))
 assert len(FEATURE_NAMES) == _k.N_FEAT
 
 
+def gated(feat: np.ndarray, gate: float) -> np.ndarray:
+    """Where the compiled search skips the trees (``feat[..., :]``: one pair or an array of them): a
+    hand-set score below ``gate`` and the query mostly not found in the entity's names. The one
+    Python statement of ``_kernels._learned_many``'s test, for the model and its training."""
+    return (feat[..., _k.F_LEGACY] < gate) & (feat[..., _k.F_ENT_QCOVER] < _k.ENT_GATE)
+
+
 class ModelError(FiliereError):
     """The name model file is missing a field or was built for other features."""
 
@@ -91,7 +98,7 @@ class NameModel:
 
     def gated(self, feat: np.ndarray) -> bool:
         """Whether the compiled search skips the trees for this pair (see ``_kernels._learned_many``)."""
-        return bool(feat[_k.F_LEGACY] < self.gate and feat[_k.F_ENT_QCOVER] < _k.ENT_GATE)
+        return bool(gated(feat, self.gate))
 
     def score(self, feat: np.ndarray) -> float:
         """The pair score the compiled search gives (gate included)."""

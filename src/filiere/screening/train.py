@@ -40,7 +40,7 @@ from filiere.screening import _kernels as _k
 from filiere.screening.evalset import CALIBRATION_SEED, TRAIN_SEED, Case, alias_cases, canon_key, generate_names
 from filiere.screening.matcher import DEFAULT_THRESHOLD, MatcherConfig, NameIndex, Query
 from filiere.screening.models import ListEntity
-from filiere.screening.scorer import FEATURE_NAMES, MODEL_PATH, NameModel, logit
+from filiere.screening.scorer import FEATURE_NAMES, MODEL_PATH, NameModel, gated, logit
 
 ROOT = Path(__file__).resolve().parents[3]
 #: weight of all generated-name negatives together, relative to the number of positives (the
@@ -236,18 +236,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     cal = [n for n in dict.fromkeys(generate_names(args.calibration_names * 3, CALIBRATION_SEED))]
     cal = [n for n in cal if canon_key(n) not in cal_listed][: args.calibration_names]
     cn, cf = dump_features(cal_idx, [Query(n) for n in cal])
-    gated = (cn >= 0) & (cf[..., _k.F_LEGACY] < GATE) & (cf[..., _k.F_ENT_QCOVER] < _k.ENT_GATE)
-    z = np.where((cn >= 0) & ~gated, raw_scores(model, cf), -np.inf).max(axis=1)
+    skipped = (cn >= 0) & gated(cf, GATE)
+    z = np.where((cn >= 0) & ~skipped, raw_scores(model, cf), -np.inf).max(axis=1)
     allowed = int(TARGET_FP * len(z))
     z_cut = float(np.sort(z)[len(z) - allowed - 1])
     shift = logit(DEFAULT_THRESHOLD) - z_cut - 1e-6
     # the gate must not hide a pair the model would score: its best score below the gate
-    below = np.concatenate(
-        [
-            raw_scores(model, cf)[gated],
-            raw_scores(model, feats)[valid & (feats[..., 0] < GATE) & (feats[..., _k.F_ENT_QCOVER] < _k.ENT_GATE)],
-        ]
-    )
+    below = np.concatenate([raw_scores(model, cf)[skipped], raw_scores(model, feats)[valid & gated(feats, GATE)]])
     gate_max = round(float(1.0 / (1.0 + np.exp(-(below.max() + shift)))), 4) if len(below) else 0.0
     meta = {
         "trained_on": f"UN aliases ({int((pos >= 0).sum())} positives), generated names seed {TRAIN_SEED} ({len(gen)})",
