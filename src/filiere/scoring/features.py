@@ -334,10 +334,7 @@ def _rules_read_pattern_features(
     rules: Sequence[Rule], inputs: ContextInputs, global_params: Mapping[str, Any] | None
 ) -> bool:
     """Whether a rule reads a column of the pattern engine (then it must run after it)."""
-    try:
-        from filiere.graph import FEATURE_DOCS  # type: ignore[attr-defined]
-    except ImportError:
-        return False
+    from filiere.graph import FEATURE_DOCS  # the feature list only: no compiled kernels imported
     from filiere.rules.context import event_columns
     from filiere.rules.engine import compile_rule
     from filiere.rules.spec import MissingColumnError
