@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -223,29 +224,53 @@ def client_main(args: dict[str, Any], out: Any) -> None:
     out.send(res)
 
 
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the service's drain worker), from /proc."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (all its threads), from /proc."""
+    """User + system CPU seconds of process ``pid`` so far (all its threads), its live child
+    processes' included (the drain worker), from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid):
+        with contextlib.suppress(OSError, IndexError):
+            f = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def threads_cpu_s(pid: int) -> dict[str, float]:
     """CPU seconds of each thread of ``pid`` so far, summed by OS thread name (the service names its
     stages' threads rt-compute, rt-log, rt-drain; the main thread, the event loop, reads 'event loop';
-    DuckDB's and other unnamed threads read 'python')."""
+    DuckDB's and other unnamed threads read 'python'), and of its child processes, all their threads
+    together under 'drain process' (the service's drain worker, DuckDB's threads in it included)."""
     out: dict[str, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue
-        name = "event loop" if task.name == str(pid) else stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    for proc in [pid, *_children(pid)]:
+        for task in Path(f"/proc/{proc}/task").glob("*"):
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            if proc != pid:
+                name = "drain process"
+            elif task.name == str(pid):
+                name = "event loop"
+            else:
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
 
 

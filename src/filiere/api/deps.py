@@ -121,6 +121,15 @@ class StoreGate:
                     timer.daemon = True
                     timer.start()
 
+    @contextmanager
+    def file_lent(self) -> Iterator[None]:
+        """The store closed and no unit of work started while the block runs: another process of
+        this server (the real-time drain worker) writes to the file meanwhile."""
+        with self._lock:
+            self._generation += 1
+            self._close_locked()
+            yield
+
     def _release_if_idle(self, generation: int) -> None:
         with self._lock:
             if generation == self._generation:

@@ -32,7 +32,6 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -40,12 +39,11 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 from filiere.config import Settings
 from filiere.errors import FiliereError
+from filiere.realtime.drain import DrainWorker, store_records
 from filiere.realtime.features import PROPAGATED_FEATURES, ModelColumns, OnlineFeatures
 from filiere.realtime.schemas import us_to_datetime
 from filiere.realtime.trees import compile_booster
@@ -87,6 +85,9 @@ class RealtimeConfig(BaseModel):
     drain_interval_s: float = 5.0
     #: records per drain (one store transaction); a drain also wakes when this many wait
     drain_batch: int = 200_000
+    #: drain in a worker process that reads the log itself (else in a thread of the service, from
+    #: the records kept in memory): the Arrow building no longer holds the service's GIL
+    drain_process: bool = True
     segment_mb: int = 64
     fsync: bool = True
     #: model probability from which a transaction alerts (default: the model's own threshold)
@@ -283,7 +284,9 @@ class RealtimeService:
         self.inflight: dict[str, _Ref] = {}
         self.in_flight = 0
         self.pending: list[Pending] = []
+        #: logged records not stored yet, kept in memory only when the service drains them itself
         self.backlog: list[dict[str, Any]] = []
+        self._worker = DrainWorker(settings, self.folder / "wal") if self.config.drain_process else None
         self.started = False
         self.broken: str | None = None
         self.stats: dict[str, Any] = {
@@ -356,7 +359,7 @@ class RealtimeService:
                 await t
         loop = asyncio.get_running_loop()
         with contextlib.suppress(Exception):
-            while self.backlog:
+            while self.backlog_n:
                 if not await loop.run_in_executor(self._db, self._drain_once):
                     break
         if self.features is not None and self.config.snapshot_every > 0 and self.seq != self._snap_seq:
@@ -369,6 +372,13 @@ class RealtimeService:
     def _shutdown_pools(self) -> None:
         for ex in (self._cpu, self._io, self._db, self._snap_ex):
             ex.shutdown(wait=False)
+        if self._worker is not None:
+            self._worker.close()
+
+    @property
+    def backlog_n(self) -> int:
+        """Logged records not in the store yet (sequence numbers have no gaps)."""
+        return self.logged_seq - self.stored_seq
 
     # ------------------------------------------------------------------------------ recovery
     def _load_model(self) -> None:
@@ -496,7 +506,7 @@ class RealtimeService:
                 self.seen[tid] = int(r["seq"])
                 self._seen_order.append((int(r["eff"]), int(r["seq"]), tid))
                 self._remember(tid, r["answer"])
-        self.backlog = tail
+        self.backlog = tail if self._worker is None else []  # the worker reads them from the log
         self.seq = durable
         self.logged_seq = durable
         self.stats["replayed"] = self.features.count - count0
@@ -581,10 +591,10 @@ class RealtimeService:
 
     def _admit(self, fresh: int) -> None:
         """Refuse ``fresh`` new transactions (503) when over the in-flight or backlog bounds."""
-        if self.in_flight + fresh > self.config.max_in_flight or len(self.backlog) > self.config.max_backlog:
+        if self.in_flight + fresh > self.config.max_in_flight or self.backlog_n > self.config.max_backlog:
             self.stats["rejected_overload"] += fresh
             raise OverloadedError(
-                f"overloaded: {self.in_flight} transactions in flight, {len(self.backlog)} waiting for the store",
+                f"overloaded: {self.in_flight} transactions in flight, {self.backlog_n} waiting for the store",
                 self.config.retry_after_s,
             )
 
@@ -689,7 +699,8 @@ class RealtimeService:
                 for g in groups:
                     self._fail(g.items, exc)
                 continue
-            self.backlog.extend(records)
+            if self._worker is None:
+                self.backlog.extend(records)
             self.logged_seq = int(records[-1]["seq"])
             self._seen_order.extend(
                 zip(map(_get_eff, records), map(_get_seq, records), map(_get_id, map(_get_tx, records)), strict=True)
@@ -721,7 +732,7 @@ class RealtimeService:
                     self.broker.publish(_event(g.records[i]["tx"], ans))
             while len(recent) > self.recent_size:
                 recent.popitem(last=False)
-            if len(self.backlog) >= self.config.drain_batch:
+            if self.backlog_n >= self.config.drain_batch:
                 self._drain_wake.set()
 
     def _screen(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -844,7 +855,7 @@ class RealtimeService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._drain_wake.wait(), self.config.drain_interval_s)
             self._drain_wake.clear()
-            if not self.backlog:
+            if not self.backlog_n:
                 continue
             try:
                 await loop.run_in_executor(self._db, self._drain_once)
@@ -873,37 +884,31 @@ class RealtimeService:
 
     def _drain_once(self) -> int:
         """Store the oldest logged records (one store transaction); returns how many."""
-        batch = self.backlog[: self.config.drain_batch]
-        if not batch:
-            return 0
-        rt, tx, alerts = _tables(batch)
-        from filiere.cases.alerts import insert_alerts
-
-        with self.gate.unit_of_work() as store, _one_thread(store), store.transaction():
-            done = int(store.scalar("SELECT coalesce(max(seq), 0) FROM realtime_tx") or 0)
-            if done >= int(batch[-1]["seq"]):  # stored by a previous attempt whose answer was lost
-                pass
-            else:
-                if done >= int(batch[0]["seq"]):
-                    keep = pc.greater(rt.column("seq"), pa.scalar(done, pa.int64()))
-                    rt, tx = rt.filter(keep), tx.filter(keep)
-                    alerts = [(a, r) for a, r in alerts if r > done]
-                _insert_new(store, "realtime_tx", rt, "seq")
-                _insert_new(store, "transactions", tx, "source_row")
-                if alerts:
-                    insert_alerts(store, [a for a, _ in alerts])
-        self.stored_seq = int(batch[-1]["seq"])
-        del self.backlog[: len(batch)]
-        self.wal.release(self.stored_seq)
-        self.stats["stored"] = self.stored_seq
-        return len(batch)
+        if self._worker is not None:
+            after, upto = self.stored_seq, self.logged_seq  # logged_seq: appended and fsynced
+            if upto <= after:
+                return 0
+            with _store_file_lent(self.gate):
+                stored, n = self._worker.drain(after, upto, self.config.drain_batch)
+        else:
+            batch = self.backlog[: self.config.drain_batch]
+            if not batch:
+                return 0
+            with self.gate.unit_of_work() as store:
+                store_records(store, batch)
+            stored, n = int(batch[-1]["seq"]), len(batch)
+            del self.backlog[:n]
+        self.stored_seq = stored
+        self.wal.release(stored)
+        self.stats["stored"] = stored
+        return n
 
     async def flush(self, timeout_s: float = 30.0) -> None:
         """Wait until everything acknowledged is in the store (tests, status, shutdown)."""
         deadline = time.monotonic() + timeout_s
         loop = asyncio.get_running_loop()
-        while (self.pending or self.in_flight or self.backlog) and time.monotonic() < deadline:
-            if self.backlog and not self.in_flight and not self.pending:
+        while (self.pending or self.in_flight or self.backlog_n) and time.monotonic() < deadline:
+            if self.backlog_n and not self.in_flight and not self.pending:
                 await loop.run_in_executor(self._db, self._drain_once)
             else:
                 await asyncio.sleep(0.01)
@@ -947,7 +952,8 @@ class RealtimeService:
             "seq": self.seq,
             "stored_seq": self.stored_seq,
             "in_flight": self.in_flight,
-            "backlog": len(self.backlog),
+            "backlog": self.backlog_n,
+            "drain_worker": self._worker.pid if self._worker is not None else None,
             "log_segments": self.wal.segments,
             "log_groups": self.wal.groups,
             "subscribers": len(self.broker.subscribers),
@@ -977,6 +983,19 @@ def clean_state(
     return state
 
 
+@contextlib.contextmanager
+def _store_file_lent(gate: Any) -> Iterator[None]:
+    """The store file closed in this process and kept from its units of work while the block runs
+    (the drain worker process opens it); a gate without ``file_lent`` lends nothing (DuckDB's own
+    lock, which the worker waits on, then keeps the two apart)."""
+    lend = getattr(gate, "file_lent", None)
+    if lend is None:
+        yield
+        return
+    with lend():
+        yield
+
+
 HISTORY_SQL = """
 SELECT t.tx_id AS id, epoch_us(t.ts) AS ts, t.from_bank, t.from_account, t.to_bank, t.to_account,
        t.amount_received, t.receiving_currency, t.amount_paid, t.payment_currency, t.payment_format
@@ -1000,150 +1019,3 @@ def _event(rec: dict[str, Any], ans: dict[str, Any]) -> dict[str, Any]:
         "currency": rec["payment_currency"],
         "reasons": ans["reasons"],
     }
-
-
-@contextlib.contextmanager
-def _one_thread(store: Any) -> Iterator[None]:
-    """DuckDB on the calling thread only while the drain inserts (the setting is restored after).
-
-    On two cores shared with the service's own threads, DuckDB's parallel insert (index maintenance
-    included) cost ~30 % more CPU for the same rows (12.9–14.2 against 8.2–12.3 µs/tx for 100,000
-    rows into both tables, alternating runs, process CPU): the drain is not waited on, its CPU is
-    what the other stages lose."""
-    before = store.scalar("SELECT current_setting('threads')")
-    store.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        store.execute(f"SET threads = {int(before)}")
-
-
-def _insert_new(store: Any, table: str, data: pa.Table, order: str) -> None:
-    """Insert the rows of ``data`` whose ``tx_id`` is not in ``table`` yet (and, of ids repeated inside
-    ``data``, the first by ``order``).
-
-    The usual case (no id stored already, none repeated) is a plain insert after one semi-join that
-    counts collisions: DuckDB builds its hash table on the batch and scans the table's ``tx_id``
-    column (0.5 µs/tx for 50,000 rows on a 900k-row table). Collisions (an id resubmitted beyond the
-    retention window with another time, or already ingested from a file) take the anti-join path.
-    Neither is INSERT OR IGNORE: with ``realtime_tx``'s two unique indexes DuckDB takes a per-row
-    conflict path (5 s for 5,000 rows on a 90k-row table). The anti-join builds its hash table on the
-    whole stored table (4–7 µs/tx at 50,000 rows on 900k, growing with the table), hence only when needed.
-    """
-    if data.num_rows == 0:
-        return
-    ids = data.column("tx_id")
-    if pc.count_distinct(ids).as_py() == data.num_rows and not store.scalar(
-        f"SELECT count(*) FROM {table} WHERE tx_id IN (SELECT unnest(?::VARCHAR[]))", [ids.to_pylist()]
-    ):
-        store.insert_arrow(table, data)
-        return
-    temp, cols = f"__rt_new_{table}", ", ".join(data.column_names)
-    store.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS SELECT * FROM {table} LIMIT 0")
-    store.execute(f"DELETE FROM {temp}")
-    store.insert_arrow(temp, data)
-    store.execute(
-        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tx_id = s.tx_id) "
-        f"QUALIFY row_number() OVER (PARTITION BY s.tx_id ORDER BY s.{order}) = 1"
-    )
-    store.execute(f"DELETE FROM {temp}")
-
-
-_RECORD_HEAD = b'{"id":'
-
-
-def _json_each(recs: list[dict[str, Any]]) -> pa.Array:
-    """The JSON text of each normalised record, as ``orjson.dumps`` of each would give it, from one
-    ``orjson.dumps`` of the whole list (one call per record cost ~8x more: 4.2 against 0.5 µs/tx).
-
-    Every record begins with the key ``id`` and none holds a nested object beginning with it, and
-    orjson writes compact JSON in which a ``"`` inside a string is always escaped: so ``,{"id":``
-    occurs in the array exactly where one record ends and the next begins. Anything else (a count
-    that does not match) falls back to one call per record."""
-    if not recs:
-        return pa.array([], pa.string())
-    blob = orjson.dumps(recs)
-    parts = blob[1:-1].split(b"," + _RECORD_HEAD)
-    if len(parts) != len(recs) or not parts[0].startswith(_RECORD_HEAD):
-        return pa.array(list(map(orjson.dumps, recs)), pa.binary()).cast(pa.string())
-    parts[0] = parts[0][len(_RECORD_HEAD) :]
-    body = pa.array(parts, pa.binary())
-    return pc.binary_join_element_wise(pa.scalar(_RECORD_HEAD, pa.binary()), body, b"").cast(pa.string())
-
-
-def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[tuple[Any, int]]]:
-    """Arrow tables (realtime_tx, transactions) and alert records of logged records."""
-    from filiere.cases.alerts import AlertRecord
-
-    # columns by C-level maps over the records (no Python loop per field and transaction)
-    txs = list(map(itemgetter("tx"), batch))
-    ans = list(map(itemgetter("answer"), batch))
-
-    def tcol(name: str, typ: pa.DataType) -> pa.Array:
-        return pa.array(list(map(itemgetter(name), txs)), typ)
-
-    def acol(name: str, typ: pa.DataType) -> pa.Array:
-        return pa.array(list(map(itemgetter(name), ans)), typ)
-
-    seq = pa.array(list(map(itemgetter("seq"), batch)), pa.int64())
-    ts = tcol("ts", pa.int64()).cast(pa.timestamp("us"))
-    ids = tcol("id", pa.string())
-    dumps = orjson.dumps
-    rt = pa.table(
-        {
-            "seq": seq,
-            "tx_id": ids,
-            "ts": ts,
-            "effective_ts": pa.array(list(map(itemgetter("eff"), batch)), pa.int64()).cast(pa.timestamp("us")),
-            "received_at": pa.array(list(map(itemgetter("at"), batch)), pa.int64()).cast(pa.timestamp("us")),
-            "score": acol("score", pa.float64()),
-            "decision": acol("decision", pa.string()),
-            "model_version": acol("model_version", pa.string()),
-            "reasons": pa.array([dumps(a["reasons"]) if a["reasons"] else None for a in ans], pa.binary()).cast(
-                pa.string()
-            ),
-            "record": _json_each(txs),
-        }
-    )
-    parties = [t.get("parties") for t in txs]
-    tx = pa.table(
-        {
-            "tx_id": ids,
-            "ts": ts,
-            **{c: tcol(c, pa.string()) for c in ("from_bank", "from_account", "to_bank", "to_account")},
-            "amount_received": tcol("amount_received", pa.float64()),
-            "receiving_currency": tcol("receiving_currency", pa.string()),
-            "amount_paid": tcol("amount_paid", pa.float64()),
-            "payment_currency": tcol("payment_currency", pa.string()),
-            "payment_format": tcol("payment_format", pa.string()),
-            "source_file_id": pa.nulls(len(txs), pa.string()).fill_null(SOURCE),
-            "source_row": seq,
-            "properties": pa.array([dumps({"parties": p}) if p else None for p in parties], pa.binary()).cast(
-                pa.string()
-            ),
-        }
-    )
-    alerts: list[tuple[Any, int]] = []
-    for i in pc.indices_nonzero(pc.not_equal(rt.column("decision"), "pass")).to_pylist():
-        r, t, a = batch[i], txs[i], ans[i]
-        hold = a["decision"] == "hold"
-        sanctions = [x for x in a["reasons"] if x.get("kind") in ("sanctions", "crypto_address")]
-        codes = ["SPOSI" if any(x.get("kind") == "sanctions" for x in sanctions) else "SPOSL"] if sanctions else []
-        rec = AlertRecord(
-            source=SOURCE,
-            title=("Payment held: " if hold else "Real-time alert: ")
-            + f"{t['amount_paid']:,.2f} {t['payment_currency']} {t['from_account']} → {t['to_account']}",
-            score=1.0 if sanctions else float(a["score"] or 0.0),
-            dedup_key=t["id"],
-            typology="sanctions" if sanctions else None,
-            severity="critical" if hold else None,
-            indicator_codes=codes,
-            tx_ids=[t["id"]],
-            account_ids=[t["from_account"], t["to_account"]],
-            explanation={"decision": a["decision"], "reasons": a["reasons"], "seq": r["seq"]},
-            model_version=a["model_version"],
-            event_ts=datetime.fromtimestamp(t["ts"] / 1e6, UTC).replace(tzinfo=None),
-        )
-        alerts.append((rec, int(r["seq"])))
-    return rt, tx, alerts

@@ -37,10 +37,14 @@ def _segments(folder: Path) -> list[tuple[int, Path]]:
     return out
 
 
-def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Whole records of one segment, and the byte offset where the valid part ends."""
-    data = path.read_bytes()
-    out: list[dict[str, Any]] = []
+def _payloads(path: Path, start: int = 0) -> tuple[list[bytes], int]:
+    """The whole, checksummed payloads of one segment from byte ``start`` on (a record boundary), and
+    the byte offset where the valid part ends."""
+    with path.open("rb") as fh:
+        if start:
+            fh.seek(start)
+        data = fh.read()
+    out: list[bytes] = []
     pos = 0
     n = len(data)
     while pos + _HEAD.size <= n:
@@ -51,16 +55,27 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], int]:
         payload = data[pos + _HEAD.size : end]
         if zlib.crc32(payload) != crc:
             break
+        out.append(payload)
+        pos = end
+    return out, start + pos
+
+
+def _read(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Whole records of one segment from byte ``start`` on, and the byte offset where the valid part ends."""
+    payloads, valid = _payloads(path, start)
+    out: list[dict[str, Any]] = []
+    pos = start
+    for payload in payloads:
         try:
             obj = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            break
+            return out, pos
         if isinstance(obj, list):  # a group of records (one payload per append)
             out.extend(obj)
         else:  # one record (logs written before groups)
             out.append(obj)
-        pos = end
-    return out, pos
+        pos += _HEAD.size + len(payload)
+    return out, valid
 
 
 def read_segments(folder: Path) -> Iterator[dict[str, Any]]:
