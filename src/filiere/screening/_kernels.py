@@ -47,12 +47,15 @@ F_RAREST_SIM = 11  # rarest aligned name token, any similarity, times that simil
 F_PAIRS = 12  # aligned pairs
 F_UNVOWELED = 13  # the query is in a script without short vowels (Arabic)
 F_MIN_COVER = 14  # the worse-covered side's share
+F_Q_RAREST_HIT = 15  # similarity with which the query's rarest token is aligned (0: left unmatched)
 # entity level: the query against the union of all the entity's names (an alias often takes its
 # given name from one listed spelling and its surname from another)
-F_ENT_QCOVER = 15  # share of the query's IDF weight found in any of the entity's names
-F_ENT_Q_UNM_MAX = 16  # rarest query token found in none of the entity's names (IDF / unseen)
-F_ENT_STRENGTH = 17  # query weight found in the entity's names, in units of an unseen token's weight
-N_FEAT = 18
+F_ENT_QCOVER = 16  # share of the query's IDF weight found in any of the entity's names
+F_ENT_Q_UNM_MAX = 17  # rarest query token found in none of the entity's names (IDF / unseen)
+F_ENT_STRENGTH = 18  # query weight found in the entity's names, in units of an unseen token's weight
+F_ENT_RAREST = 19  # rarest query token found in the entity's names, times its similarity (IDF / unseen)
+F_ENT_Q_RAREST_HIT = 20  # similarity with which the query's rarest token is found in the entity's names
+N_FEAT = 21
 #: a pair skips the trees only when, besides a low hand-set score, the entity's names together
 #: cover less than this share of the query
 ENT_GATE = 0.75
@@ -152,6 +155,15 @@ def _align(
             pn[cnt] = jj
             cnt += 1
     order = np.argsort(pk[:cnt])
+    # the query's rarest token (a single unit): is it aligned, and how well?
+    rare_bit = 0
+    rare_w = -1.0
+    for u in range(nu):
+        qc = u_cover[u0 + u]
+        if _popcount(qc) == 1 and u_w[u0 + u] > rare_w:
+            rare_w = u_w[u0 + u]
+            rare_bit = qc
+    rare_hit = 0.0
     qmask = 0
     nmask = 0
     qm = 0.0
@@ -175,6 +187,8 @@ def _align(
         if (qc & qmask) != 0 or (nc & nmask) != 0:
             continue
         s = ps[o]
+        if (qc & rare_bit) != 0:
+            rare_hit = s
         qmask |= qc
         nmask |= nc
         qm += s * u_w[u0 + u]
@@ -225,6 +239,7 @@ def _align(
     feat[F_PAIRS] = min(npairs, 4)
     feat[F_UNVOWELED] = 1.0 if unvoweled else 0.0
     feat[F_MIN_COVER] = min(qcov, ncov)
+    feat[F_Q_RAREST_HIT] = rare_hit
     return legacy, npairs, qm, nm
 
 
@@ -263,6 +278,9 @@ def _entity_feats(
     # a joined query unit ("abdul qader" found as "abdulqader") covers both of its tokens
     qm = 0.0
     unm = 0.0
+    rarest = 0.0
+    rare_w = -1.0
+    rare_hit = 0.0
     for u in range(nu):
         c = u_cover[u0 + u]
         if _popcount(c) != 1:
@@ -271,12 +289,20 @@ def _entity_feats(
         for v in range(nu):
             if v != u and (u_cover[u0 + v] & c) != 0 and ub[v] > best:
                 best = ub[v]
-        qm += best * u_w[u0 + u]
-        if best <= 0.0 and u_w[u0 + u] > unm:
-            unm = u_w[u0 + u]
+        w = u_w[u0 + u]
+        qm += best * w
+        if best <= 0.0 and w > unm:
+            unm = w
+        if best * w > rarest:
+            rarest = best * w
+        if w > rare_w:
+            rare_w = w
+            rare_hit = best
     feat[F_ENT_QCOVER] = min(qm / qt, 1.0) if qt > 0.0 else 0.0
     feat[F_ENT_Q_UNM_MAX] = unm / imax
     feat[F_ENT_STRENGTH] = min(qm / imax, 3.0)
+    feat[F_ENT_RAREST] = rarest / imax
+    feat[F_ENT_Q_RAREST_HIT] = rare_hit
 
 
 @njit(cache=True)

@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from filiere.screening import _kernels as _k
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
-from filiere.screening.normalize import Token, canon_token, phonetic, skeleton, tokenize
+from filiere.screening.normalize import Token, canon_token, devoiced, phonetic, skeleton, tokenize
 from filiere.screening.scorer import NameModel, default_model, logit, sigmoid
 
 DEFAULT_THRESHOLD = 0.70
@@ -36,6 +36,8 @@ DEFAULT_CUTOFF = 0.50
 MIN_TOKEN_SIM = 0.70
 #: similarity of a token written with the Arabic article attached ("alrawi") to the bare one ("rawi")
 ATTACHED_ARTICLE_SIM = 0.95
+#: similarity of two tokens that differ only in the voicing of stops ("pong" / "bong", "jun" / "chun")
+VOICING_SIM = 0.85
 IDF_MIN_NAMES = 20_000
 #: most an alias shared by many entities loses, in logit units (log2(entities) / 4, capped at 1, × this)
 AMBIGUITY_WEIGHT = 0.4
@@ -139,6 +141,8 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -
         # same consonants: a vowel spelt differently ("ahmed"/"ahmad", "islami"/"eslami") or moved
         # ("hamdi"/"hamid")
         lev = max(lev, 0.88 if _shape(q.canon) == _shape(canon) else 0.75)
+    elif len(q.canon) >= 3 and len(q.canon) == len(canon) and devoiced(q.canon) == devoiced(canon):
+        lev = max(lev, VOICING_SIM)
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
     return lev if lev >= MIN_TOKEN_SIM else 0.0
@@ -417,10 +421,13 @@ class NameIndex:
         self.by_skel: dict[str, list[int]] = {}
         self.by_phon: dict[str, list[int]] = {}
         self.by_del: dict[str, list[int]] = {}
+        self.by_voice: dict[str, list[int]] = {}
         for vid, (c, sk, jn) in enumerate(zip(self.v_canon, self.v_skel, self.v_joined, strict=True)):
             self.by_skel.setdefault(sk, []).append(vid)
             if jn:
                 continue
+            if len(c) >= 3:
+                self.by_voice.setdefault(devoiced(c), []).append(vid)
             if len(c) >= 4:
                 self.by_phon.setdefault(phonetic(c), []).append(vid)
             for d in _deletes(c):
@@ -448,6 +455,8 @@ class NameIndex:
             cands.add(exact)
         if t.unvoweled or len(t.skel) >= 3:
             cands.update(self.by_skel.get(t.skel, ()))
+        if len(t.canon) >= 3 and not joined and not t.unvoweled:
+            cands.update(self.by_voice.get(devoiced(t.canon), ()))
         if len(t.canon) >= 4 and not joined:
             cands.update(self.by_phon.get(phonetic(t.canon), ()))
             cands.update(self.by_del.get(t.canon, ()))

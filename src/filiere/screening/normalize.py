@@ -106,6 +106,18 @@ def skeleton(canon: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("", canon))
 
 
+_DEVOICE = str.maketrans("bdgj", "ptkx")
+
+
+@lru_cache(maxsize=200_000)
+def devoiced(canon: str) -> str:
+    """A canonical token with its voiced stops written voiceless (b/p, d/t, g/k, j/ch): the
+    romanisations of Korean (McCune-Reischauer "Paek Se Pong" / Revised "Baek Se Bong"), Chinese
+    (Wade-Giles / pinyin), Turkish ("Mehmed" / "Mehmet") and Arabic without a p ("Patek" /
+    "Batek") write one sound with either letter."""
+    return canon.translate(_DEVOICE)
+
+
 @lru_cache(maxsize=200_000)
 def phonetic(canon: str) -> str:
     return metaphone(canon) if canon.isalpha() else canon

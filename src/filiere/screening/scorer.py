@@ -43,9 +43,12 @@ FEATURES: dict[str, tuple[int, str]] = {
     "pairs": (_k.F_PAIRS, "words aligned"),
     "unvoweled": (_k.F_UNVOWELED, "query in a script without short vowels"),
     "min_cover": (_k.F_MIN_COVER, "the worse-covered side's share"),
+    "query_rarest_aligned": (_k.F_Q_RAREST_HIT, "similarity of the query's rarest word's alignment"),
     "entity_query_cover": (_k.F_ENT_QCOVER, "share of the query's weight found in any of the entity's names"),
     "entity_unmatched_rarest": (_k.F_ENT_Q_UNM_MAX, "rarest query word in none of the entity's names"),
     "entity_strength": (_k.F_ENT_STRENGTH, "weight of the query words found in the entity's names"),
+    "entity_rarest": (_k.F_ENT_RAREST, "rarest query word found in the entity's names (times its similarity)"),
+    "entity_query_rarest": (_k.F_ENT_Q_RAREST_HIT, "similarity of the query's rarest word in the entity's names"),
 }
 FEATURE_NAMES = tuple(sorted(FEATURES, key=lambda n: FEATURES[n][0]))
 assert len(FEATURE_NAMES) == _k.N_FEAT

@@ -50,7 +50,7 @@ GEN_WEIGHT = 30.0
 HARD_WEIGHT = 0.1
 #: pairs the hand-set score puts below this skip the trees when served (most candidates of a query;
 #: on the training data the model gives them < 0.02)
-GATE = 0.3
+GATE = 0.0
 #: false-alert rate the default threshold is calibrated to (the benchmark's target is ≤ 1 %)
 TARGET_FP = 0.009
 
@@ -92,7 +92,8 @@ MONOTONE = {
     "hand_score": 1, "query_cover": 1, "name_cover": 1, "strength": 1, "query_unmatched_rarest": -1,
     "name_unmatched_rarest": -1, "query_unmatched": -1, "name_unmatched": -1, "mean_similarity": 1,
     "exact_share": 1, "rarest_exact": 1, "rarest_aligned": 1, "pairs": 0, "unvoweled": 0, "min_cover": 1,
-    "entity_query_cover": 1, "entity_unmatched_rarest": -1, "entity_strength": 1,
+    "query_rarest_aligned": 1, "entity_query_cover": 1, "entity_unmatched_rarest": -1, "entity_strength": 1,
+    "entity_rarest": 1, "entity_query_rarest": 1,
 }  # fmt: skip
 BOOST: dict[str, Any] = {"n_estimators": 100, "learning_rate": 0.15, "num_leaves": 15, "min_child_samples": 50,
          "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": 1}  # fmt: skip
@@ -144,6 +145,7 @@ def training_set(
     pos: np.ndarray,
     gen_feats: np.ndarray,
     gen_valid: np.ndarray,
+    hard_weight: float = HARD_WEIGHT,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     qi = np.nonzero(pos >= 0)[0]
     xp = feats[qi, pos[qi]]
@@ -153,7 +155,7 @@ def training_set(
     x = np.vstack([xp, xh, xg])
     y = np.concatenate([np.ones(len(xp)), np.zeros(len(xh) + len(xg))])
     w = np.concatenate(
-        [np.ones(len(xp)), np.full(len(xh), HARD_WEIGHT), np.full(len(xg), GEN_WEIGHT * len(xp) / max(len(xg), 1))]
+        [np.ones(len(xp)), np.full(len(xh), hard_weight), np.full(len(xg), GEN_WEIGHT * len(xp) / max(len(xg), 1))]
     )
     return x, y, w
 
@@ -195,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--gen-names", type=int, default=20_000, help="generated training negatives")
     ap.add_argument("--calibration-names", type=int, default=5_000)
     ap.add_argument("--calibrate-on", choices=("un", "un+ofac"), default="un+ofac")
+    ap.add_argument("--hard-weight", type=float, default=HARD_WEIGHT, help="weight of each hard negative")
     ap.add_argument("--dev", action="store_true", help="two-fold split of UN entities; writes nothing")
     ap.add_argument(
         "--drop", default="", help="comma-separated features to train without (zeroed: the trees never split on them)"
@@ -217,17 +220,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     gen_valid = _gn >= 0
     variant = np.asarray([c.kind == "variant" for c in cases])
 
-    if args.dev:
-        _dev(un, cases, idx, feats, is_t, valid, pos, gen_feats, gen_valid, variant)
-        return
-
-    x, y, w = training_set(feats, is_t, valid, pos, gen_feats, gen_valid)
     dropped = [f for f in args.drop.split(",") if f]
     unknown = sorted(set(dropped) - set(FEATURE_NAMES))
     if unknown:
         ap.error(f"--drop: unknown features {unknown}; known: {', '.join(FEATURE_NAMES)}")
+    drop_cols = [FEATURE_NAMES.index(f) for f in dropped]
+    if args.dev:
+        _dev(un, cases, idx, feats, is_t, valid, pos, gen_feats, gen_valid, variant, args.hard_weight, drop_cols)
+        return
+
+    x, y, w = training_set(feats, is_t, valid, pos, gen_feats, gen_valid, args.hard_weight)
     x = x.copy()
-    x[:, [FEATURE_NAMES.index(f) for f in dropped]] = 0.0
+    x[:, drop_cols] = 0.0
     model = fit_trees(x, y, w)
     # calibration: the default threshold at TARGET_FP of generated names of another seed
     cal_ents: list[ListEntity] = list(un) + (ofac if args.calibrate_on == "un+ofac" else [])
@@ -248,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "trained_on": f"UN aliases ({int((pos >= 0).sum())} positives), generated names seed {TRAIN_SEED} ({len(gen)})",
         "calibration": f"{TARGET_FP:.1%} of {len(cal)} generated names (seed {CALIBRATION_SEED}) vs "
         f"{args.calibrate_on.upper()} at {DEFAULT_THRESHOLD}; intercept shifted by {shift:+.3f}",
-        "weights": {"generated": GEN_WEIGHT, "hard_negative": HARD_WEIGHT},
+        "weights": {"generated": GEN_WEIGHT, "hard_negative": args.hard_weight},
         "dropped_features": dropped,
         "gate_max_score": gate_max,
         "boosting": BOOST,
@@ -276,16 +280,23 @@ def _dev(
     gen_feats: np.ndarray,
     gen_valid: np.ndarray,
     variant: np.ndarray,
+    hard_weight: float = HARD_WEIGHT,
+    drop_cols: Sequence[int] = (),
 ) -> None:
+    if drop_cols:
+        feats, gen_feats = feats.copy(), gen_feats.copy()
+        feats[..., list(drop_cols)] = 0.0
+        gen_feats[..., list(drop_cols)] = 0.0
     fold = np.asarray([zlib.crc32(un[c.entity].entity_id.encode()) % 2 for c in cases])
     listed = {canon_key(n) for e in un for n in e.names + e.weak_names}
     cal = [n for n in dict.fromkeys(generate_names(15_000, CALIBRATION_SEED)) if canon_key(n) not in listed][:5000]
     cn, cf = dump_features(idx, [Query(n) for n in cal])
+    cf[..., list(drop_cols)] = 0.0
     gfold = np.arange(len(gen_feats)) % 2
     for f in (0, 1):
         tr, te = fold != f, fold == f
         x, y, w = training_set(
-            feats[tr], is_t[tr], valid[tr], pos[tr], gen_feats[gfold != f], gen_valid[gfold != f]
+            feats[tr], is_t[tr], valid[tr], pos[tr], gen_feats[gfold != f], gen_valid[gfold != f], hard_weight
         )  # fmt: skip
         model = fit_trees(x, y, w)
         # the same trees without the entity-level features (zeroed), to see what they add
