@@ -18,6 +18,7 @@ to compare code versions on the same data.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import time
 from pathlib import Path
@@ -70,6 +71,11 @@ def main() -> None:
     warm, timed = recs[: a.warm], recs[a.warm :]
     batches = [timed[i : i + a.per] for i in range(0, len(timed), a.per)]
 
+    # the service's cyclic-GC settings (filiere.realtime.service: freeze after start, young threshold 50,000)
+    gc.collect()
+    gc.freeze()
+    g0, g1, g2 = gc.get_threshold()
+    gc.set_threshold(max(g0, 50_000), max(g1, 20), max(g2, 100))
     rows = []
     for rep in range(a.repeat):
         feats = OnlineFeatures()

@@ -274,19 +274,25 @@ class StreamingEngine:
         self._Ei, self._Ef, self._A, self._B, self._S, self._G = kn.new_state(self._cap, 1024, 64)
         self._Pi, self._Pf = _params(self.config, self._cap)
         self._out = np.zeros((1, kn.NFEAT), dtype=np.float64)
-        self._accounts: dict[str, int] = {}
-        self._keys: list[str | None] = []  # account slot -> key (None when free)
+        self._accounts: dict[Any, int] = {}  # account key (str, or the caller's int id) -> slot
+        self._keys: list[Any] = []  # account slot -> key (None when free)
         self._free: list[int] = []
         self._last = np.zeros(self._A.shape[0], dtype=np.int64)  # latest timestamp per account slot
         self._sweep_min = max(1, int(sweep_min))
         self._since_sweep = 0
         self._evicted = 0
-        self._banks: dict[str, int] = {}
+        self._banks: dict[Any, int] = {}
+        self._ext = np.zeros(0, dtype=np.int64)  # integer key -> slot (-1: none), for integer keys
         self._n = 0
         self._last_ts: int | None = None
         self._max_w = self.config.max_window_us()
         self._amount = amount_column(self.config)
         self._cash = frozenset(self.config.cash_formats)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_ext" not in state:  # pickled before integer keys
+            self._ext = np.zeros(0, dtype=np.int64)
 
     @property
     def edges_seen(self) -> int:
@@ -310,7 +316,7 @@ class StreamingEngine:
     def accounts_evicted(self) -> int:
         return self._evicted
 
-    def _account(self, key: str) -> int:
+    def _account(self, key: Any) -> int:
         idx = self._accounts.get(key)
         if idx is None:
             if self._free:
@@ -337,8 +343,25 @@ class StreamingEngine:
         self._since_sweep = 0
         held = len(self._keys)
         rows = np.flatnonzero(self._last[:held] < now - self._max_w)
-        if not len(rows):
-            return
+        if len(rows):
+            self._free_rows(rows)
+
+    def forget(self, keys: Any) -> int:
+        """Forget these accounts now (keys not held are skipped); returns how many were held.
+
+        For a caller whose integer keys are its own account slots: before it gives a slot to another
+        account it forgets the old one here, so the new account starts fresh. Only accounts idle for
+        longer than every window may be forgotten this way (no walk reaches their edges any more):
+        the features stay exactly those of a replay; only the timing of the next sweep may move.
+        """
+        get = self._accounts.get
+        rows = [r for r in map(get, keys.tolist() if isinstance(keys, np.ndarray) else keys) if r is not None]
+        if rows:
+            self._free_rows(np.array(sorted(rows), dtype=np.int64))
+        return len(rows)
+
+    def _free_rows(self, rows: np.ndarray) -> None:
+        """Free the account slots ``rows`` (ascending): state reset, keys dropped, slots reusable."""
         self._last[rows] = np.iinfo(np.int64).max  # free slots are not found again
         self._A[rows] = 0  # stamps 0 never match a live stamp
         self._A[rows, kn.HOUT] = -1
@@ -346,15 +369,18 @@ class StreamingEngine:
         self._A[rows, kn.HNOUT] = -1
         self._A[rows, kn.HNIN] = -1
         stale = rows.tolist()
+        ext = self._ext
         for i in stale:
             key = self._keys[i]
             if key is not None:
                 del self._accounts[key]
                 self._keys[i] = None
+                if type(key) is int and key < len(ext):
+                    ext[key] = -1
         self._free.extend(reversed(stale))
         self._evicted += len(stale)
 
-    def _bank(self, key: str) -> int:
+    def _bank(self, key: Any) -> int:
         idx = self._banks.get(key)
         if idx is None:
             idx = len(self._banks)
@@ -417,7 +443,10 @@ class StreamingEngine:
 
         ``txs`` is a table or a mapping of column name → array (numpy, pyarrow or list) with ``ts``
         (timestamps, or integer µs since the epoch), ``from_account``, ``to_account``, ``from_bank``,
-        ``payment_format``, the amount column and optionally ``tx_id`` (named in errors). The result,
+        ``payment_format``, the amount column and optionally ``tx_id`` (named in errors). A mapping
+        may give the account and bank keys as integer numpy arrays instead (the caller's own ids, one
+        kind of key per engine: an integer key never equals a string one; see :meth:`forget`) and
+        ``cash`` (0/1 per row) instead of ``payment_format``. The result,
         columns in :attr:`feature_names` order, and the engine's state afterwards are exactly those
         of calling :meth:`update` on each row in turn; the edges go through one compiled kernel call
         (no GIL held) per micro-batch, split only where an account sweep or a ring growth falls.
@@ -444,11 +473,12 @@ class StreamingEngine:
                 f"transaction {_row_name(ids, i)} is earlier than the previous one: "
                 "the streaming engine needs non-decreasing timestamps"
             )
-        src: list[str] = cols["from_account"]
-        dst: list[str] = cols["to_account"]
-        banks: list[str] = cols["from_bank"]
-        cash_set = self._cash
-        cash = np.fromiter((f in cash_set for f in cols["payment_format"]), dtype=np.int64, count=n)
+        src: list[Any] = cols["from_account"]
+        dst: list[Any] = cols["to_account"]
+        banks: list[Any] = cols["from_bank"]
+        cash = cols.get("cash")
+        if cash is None:
+            cash = np.fromiter(map(self._cash.__contains__, cols["payment_format"]), dtype=np.int64, count=n)
         out = np.zeros((n, kn.NFEAT), dtype=np.float64)
         start, swept = 0, False
         while start < n:
@@ -465,7 +495,33 @@ class StreamingEngine:
         res[:] = out[:, self._cols]
         return res
 
-    def _sweep_point(self, src: list[str], dst: list[str], start: int, n: int, swept: bool) -> int:
+    def _int_slots(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Slots of integer keys, interleaved (from, to) per row, by one array lookup; new accounts take
+        slots in arrival order as in :meth:`_segment`'s string path."""
+        m = len(src)
+        keys = np.empty(2 * m, dtype=np.int64)
+        keys[0::2] = src
+        keys[1::2] = dst
+        if m and int(keys.min()) < 0:
+            raise UserInputError("integer account keys must be non-negative")
+        ext = self._ext
+        top = int(keys.max()) + 1 if m else 0
+        if top > len(ext):
+            ext = np.concatenate([ext, np.full(max(top, 2 * len(ext)) - len(ext), -1, dtype=np.int64)])
+            self._ext = ext
+        uv = ext[keys]
+        miss = np.flatnonzero(uv < 0)
+        if len(miss):
+            for i in miss.tolist():
+                k = int(keys[i])
+                slot = int(ext[k])
+                if slot < 0:  # the same new key twice in the batch: the first took the slot
+                    slot = self._account(k)
+                    ext[k] = slot
+                uv[i] = slot
+        return uv
+
+    def _sweep_point(self, src: list[Any], dst: list[Any], start: int, n: int, swept: bool) -> int:
         """First row in ``start .. n-1`` before which :meth:`update` would sweep (``n`` if none)."""
         c = self._since_sweep
         held = len(self._accounts)
@@ -474,7 +530,7 @@ class StreamingEngine:
         if c + (n - start) < max(self._sweep_min, held):
             return n
         known = self._accounts
-        new: set[str] = set()
+        new: set[Any] = set()
         for j in range(start, n):
             if not (swept and j == start):
                 c += 1
@@ -487,9 +543,9 @@ class StreamingEngine:
 
     def _segment(
         self,
-        src: list[str],
-        dst: list[str],
-        banks: list[str],
+        src: list[Any],
+        dst: list[Any],
+        banks: list[Any],
         ts: np.ndarray,
         amount: np.ndarray,
         cash: np.ndarray,
@@ -498,25 +554,28 @@ class StreamingEngine:
         stop: int,
     ) -> None:
         """Rows ``start .. stop-1`` (no sweep inside): slots in update()'s order, then the kernel."""
-        get = self._accounts.get
-        keys = [k for pair in zip(src[start:stop], dst[start:stop], strict=True) for k in pair]
-        slots = [get(k) for k in keys]
-        if None in slots:  # new accounts take slots in arrival order (from, then to), as in update()
-            for i, s in enumerate(slots):
-                if s is None:
-                    slots[i] = self._account(keys[i])
-        uv = np.array(slots, dtype=np.int64)
+        if isinstance(src, np.ndarray):
+            uv = self._int_slots(src[start:stop], dst[start:stop])
+        else:
+            get = self._accounts.get
+            keys = [k for pair in zip(src[start:stop], dst[start:stop], strict=True) for k in pair]
+            slots = list(map(get, keys))
+            if None in slots:  # new accounts take slots in arrival order (from, then to), as in update()
+                for i, s in enumerate(slots):
+                    if s is None:
+                        slots[i] = self._account(keys[i])
+            uv = np.array(slots, dtype=np.int64)
         seg_ts = np.ascontiguousarray(ts[start:stop])
         # latest time of each account (times never decrease: the last occurrence is the latest)
         rev = uv[::-1]
         uniq, first = np.unique(rev, return_index=True)
         self._last[uniq] = np.repeat(seg_ts, 2)[::-1][first]
         bget = self._banks.get
-        bl = [bget(b) for b in banks[start:stop]]
+        bl = list(map(bget, banks[start:stop].tolist() if isinstance(banks, np.ndarray) else banks[start:stop]))
         if None in bl:
             for i, b in enumerate(bl):
                 if b is None:
-                    bl[i] = self._bank(banks[start + i])
+                    bl[i] = self._bank(banks[start + i] if isinstance(banks, list) else int(banks[start + i]))
         b_idx = np.array(bl, dtype=np.int64)
         u = np.ascontiguousarray(uv[0::2])
         v = np.ascontiguousarray(uv[1::2])
@@ -587,9 +646,17 @@ def _batch_columns(txs: pa.Table | Mapping[str, Any], amount: str) -> dict[str, 
     n = len(ts)
     out: dict[str, Any] = {"ts": ts, "amount": np.ascontiguousarray(amt.reshape(-1))}
     for name in ("from_account", "to_account", "from_bank"):
-        values = _as_list(col(name), name)
+        raw = col(name)
+        if isinstance(raw, np.ndarray) and raw.dtype.kind in "iu":  # integer keys (the caller's own ids)
+            out[name] = raw.astype(np.int64, copy=False)
+            continue
+        values = _as_list(raw, name)
         out[name] = [v if type(v) is str else str(v) for v in values]
-    out["payment_format"] = _as_list(col("payment_format"), "payment_format")
+    raw_cash = txs.get("cash") if isinstance(txs, Mapping) else None
+    if raw_cash is not None:  # precomputed 0/1 flags: payment_format is not read
+        out["cash"] = np.ascontiguousarray(raw_cash, dtype=np.int64)
+    else:
+        out["payment_format"] = _as_list(col("payment_format"), "payment_format")
     has_ids = "tx_id" in (txs.column_names if isinstance(txs, pa.Table) else txs)
     if has_ids:
         out["tx_id"] = _as_list(col("tx_id"), "tx_id")

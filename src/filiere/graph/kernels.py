@@ -135,8 +135,15 @@ def _degree_stats(
     o_deg: int,
     o_fan: int,
     o_stats: int,
-) -> None:
-    """Degree, fan and (optionally) amount/gap statistics of one account's list in one direction."""
+    scr: np.ndarray,
+    cp: int,
+) -> int:
+    """Degree, fan and (optionally) amount/gap statistics of one account's list in one direction.
+
+    With ``stats``, the amounts and gaps of the first walk are kept in ``scr`` (``2 x cap``) for the
+    variance pass (the same values in the same order: no second walk down the list). With ``cp >= 0``
+    (outgoing lists), also whether the account paid ``cp`` before edge ``g`` in the window: returns
+    0 if so, else 1 (the new-counterparty flag, found in the same walk)."""
     head = A[a, HOUT] if outgoing else A[a, HIN]
     link = NOUT if outgoing else NIN
     peer = DST if outgoing else SRC
@@ -151,6 +158,7 @@ def _degree_stats(
     gmx = 0.0
     ng = 0
     prev_ts = 0
+    newcp = 1
     h = head
     while h >= 0 and h >= lo:
         sl = _slot(h, cap)
@@ -162,8 +170,11 @@ def _degree_stats(
         if A[p, M1] != st:
             A[p, M1] = st
             fan += 1
+        if p == cp and h < g:
+            newcp = 0
         if stats:
             x = Ef[sl]
+            scr[0, cnt - 1] = x
             if cnt == 1:
                 mn = x
                 mx = x
@@ -171,6 +182,7 @@ def _degree_stats(
                 mn = min(mn, x)
                 mx = max(mx, x)
                 gap = float(prev_ts - ts) / US_PER_HOUR
+                scr[1, ng] = gap
                 if ng == 0:
                     gmn = gap
                     gmx = gap
@@ -186,27 +198,17 @@ def _degree_stats(
         out[row, o_deg] = cnt
         out[row, o_fan] = fan
     if not stats:
-        return
+        return newcp
     mean = s / cnt if cnt > 0 else 0.0
     gmean = gsum / ng if ng > 0 else 0.0
     var = 0.0
     gvar = 0.0
-    h = head
-    prev_ts = 0
-    k = 0
-    while h >= 0 and h >= lo:
-        sl = _slot(h, cap)
-        ts = Ei[sl, TS]
-        if ts < tmin:
-            break
-        d = Ef[sl] - mean
+    for k in range(cnt):
+        d = scr[0, k] - mean
         var += d * d
-        if k > 0:
-            gd = float(prev_ts - ts) / US_PER_HOUR - gmean
-            gvar += gd * gd
-        prev_ts = ts
-        k += 1
-        h = Ei[sl, link]
+    for k in range(ng):
+        gd = scr[1, k] - gmean
+        gvar += gd * gd
     out[row, o_stats + 0] = s
     out[row, o_stats + 1] = mean
     out[row, o_stats + 2] = var / cnt if cnt > 0 else 0.0
@@ -216,19 +218,7 @@ def _degree_stats(
     out[row, o_stats + 6] = gvar / ng if ng > 0 else 0.0
     out[row, o_stats + 7] = gmn
     out[row, o_stats + 8] = gmx
-
-
-@njit(cache=True)
-def _new_counterparty(Ei: np.ndarray, A: np.ndarray, g: int, lo: int, cap: int, u: int, v: int, tmin: int) -> int:
-    h = A[u, HOUT]
-    while h >= 0 and h >= lo:
-        sl = _slot(h, cap)
-        if Ei[sl, TS] < tmin:
-            break
-        if h < g and Ei[sl, DST] == v:
-            return 0
-        h = Ei[sl, NOUT]
-    return 1
+    return newcp
 
 
 @njit(cache=True)
@@ -474,6 +464,191 @@ def _cycles(
     return count, min_len
 
 
+@njit(cache=True)
+def _edge(
+    Ei: np.ndarray,
+    Ef: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    S: np.ndarray,
+    G: np.ndarray,
+    Pi: np.ndarray,
+    Pf: np.ndarray,
+    out: np.ndarray,
+    row: int,
+    g: int,
+    scr: np.ndarray,
+) -> None:
+    """Link edge ``g`` (already written to its slot) and compute its features into ``out[row]``."""
+    cap = Pi[P_CAP]
+    flags = Pi[P_FLAGS]
+    W = Pi[P_W]
+    Wsg = Pi[P_WSG]
+    sl = _slot(g, cap)
+    lo = g + 1 - cap
+    u = Ei[sl, SRC]
+    v = Ei[sl, DST]
+    t = Ei[sl, TS]
+    amt = Ef[sl]
+    Ei[sl, NOUT] = A[u, HOUT]
+    A[u, HOUT] = g
+    Ei[sl, NIN] = A[v, HIN]
+    A[v, HIN] = g
+    Ei[sl, PEEL] = 0
+    Ei[sl, BIP] = 0
+    Ei[sl, STACK] = 0
+    near = Ei[sl, CASH] != 0 and Pf[PF_SLO] <= amt < Pf[PF_SHI]
+    Ei[sl, NEAR] = 1 if near else 0
+    if near:  # near-threshold cash edges also get their own lists (structuring walks only these)
+        Ei[sl, NNOUT] = A[u, HNOUT]
+        A[u, HNOUT] = g
+        Ei[sl, NNIN] = A[v, HNIN]
+        A[v, HNIN] = g
+
+    deg = (flags & F_DEGREE) != 0
+    stats = (flags & F_STATS) != 0
+    if deg or stats:
+        tmin = t - W
+        od = O_SRC_OUT_DEG if deg else -1
+        cp = v if stats else -1
+        newcp = _degree_stats(
+            Ei, Ef, A, G, g, lo, cap, u, v, True, tmin, stats, out, row, od, O_SRC_FAN_OUT, O_SRC_STATS, scr, cp
+        )
+        od = O_DST_IN_DEG if deg else -1
+        _degree_stats(
+            Ei, Ef, A, G, g, lo, cap, v, u, False, tmin, stats, out, row, od, O_DST_FAN_IN, O_DST_STATS, scr, -1
+        )
+        if deg:
+            _degree_stats(
+                Ei, Ef, A, G, g, lo, cap, u, v, False, tmin, False, out, row, O_SRC_IN_DEG, O_SRC_FAN_IN, 0, scr, -1
+            )
+            _degree_stats(
+                Ei, Ef, A, G, g, lo, cap, v, u, True, tmin, False, out, row, O_DST_OUT_DEG, O_DST_FAN_OUT, 0, scr, -1
+            )
+        if stats:
+            out[row, O_NEWCP] = newcp
+
+    tsg = t - Wsg
+    if flags & F_SG:
+        c, w = _scatter_gather(Ei, A, G, g, lo, cap, u, v, tsg)
+        out[row, O_SG_COUNT] = c
+        out[row, O_SG_WIDTH] = w
+    if flags & F_GS:
+        fin, fout = _gather_scatter(Ei, A, G, lo, cap, u, tsg)
+        out[row, O_GS_IN] = fin
+        out[row, O_GS_OUT] = fout
+        out[row, O_GS_FLAG] = 1 if (fin >= 2 and fout >= 2) else 0
+    if flags & (F_BIP | F_STACK):
+        cs_, cr_ = _bipartite(Ei, A, G, lo, cap, u, v, tsg, (flags & F_BIP) != 0)
+        Ei[sl, BIP] = 1 if cs_ > 0 else 0
+        if flags & F_BIP:
+            out[row, O_BIP_S] = cs_
+            out[row, O_BIP_R] = cr_
+        if flags & F_STACK:
+            depth = 0
+            if cs_ > 0:
+                best = 0
+                h = A[u, HIN]
+                while h >= 0 and h >= lo:
+                    s2 = _slot(h, cap)
+                    if Ei[s2, TS] < tsg:
+                        break
+                    if h < g:
+                        best = max(best, Ei[s2, STACK])
+                    h = Ei[s2, NIN]
+                depth = best + 1
+            Ei[sl, STACK] = depth
+            out[row, O_STACK] = depth
+    if flags & F_CYCLE:
+        cnt, mlen = _cycles(Ei, A, S, G, g, lo, cap, u, v, t - Pi[P_WC], Pi[P_K], Pi[P_CCAP])
+        out[row, O_CYC_COUNT] = cnt
+        out[row, O_CYC_MIN] = mlen
+        out[row, O_CYC_PRES] = 1 if cnt > 0 else 0
+    if flags & F_PEEL:
+        tmin = t - Pi[P_WP]
+        ratio = Pf[PF_PEEL]
+        best = 0
+        h = A[u, HIN]
+        while h >= 0 and h >= lo:
+            s2 = _slot(h, cap)
+            if Ei[s2, TS] < tmin:
+                break
+            if h < g:
+                a_f = Ef[s2]
+                if a_f * ratio <= amt < a_f:
+                    best = max(best, Ei[s2, PEEL])
+            h = Ei[s2, NIN]
+        Ei[sl, PEEL] = best + 1
+        out[row, O_PEEL] = best + 1
+    if flags & F_PT:
+        tmin = t - Pi[P_WPT]
+        pin = 0.0
+        h = A[u, HIN]
+        while h >= 0 and h >= lo:
+            s2 = _slot(h, cap)
+            if Ei[s2, TS] < tmin:
+                break
+            if h < g:
+                pin += Ef[s2]
+            h = Ei[s2, NIN]
+        pout = 0.0
+        h = A[u, HOUT]
+        while h >= 0 and h >= lo:
+            s2 = _slot(h, cap)
+            if Ei[s2, TS] < tmin:
+                break
+            pout += Ef[s2]
+            h = Ei[s2, NOUT]
+        out[row, O_PT_IN] = pin
+        out[row, O_PT_OUT] = pout
+        out[row, O_PT_RATIO] = pout / pin if pin > 0 else 0.0
+        out[row, O_PT_FLAG] = 1 if (pin > 0 and abs(pout - pin) <= Pf[PF_TOL] * pin) else 0
+    if flags & F_STRUCT:
+        tmin = t - Pi[P_WS]
+        out[row, O_ST_NEAR] = 1 if near else 0
+        st = _stamp(G)
+        stb = st
+        dc = 0
+        ds = 0
+        db = 0
+        h = A[v, HNIN]
+        while h >= 0 and h >= lo:
+            s2 = _slot(h, cap)
+            if Ei[s2, TS] < tmin:
+                break
+            if Ei[s2, NEAR]:
+                dc += 1
+                s = Ei[s2, SRC]
+                if A[s, M1] != st:
+                    A[s, M1] = st
+                    ds += 1
+                b = Ei[s2, BANK]
+                if B[b] != stb:
+                    B[b] = stb
+                    db += 1
+            h = Ei[s2, NNIN]
+        st = _stamp(G)
+        sc = 0
+        sr = 0
+        h = A[u, HNOUT]
+        while h >= 0 and h >= lo:
+            s2 = _slot(h, cap)
+            if Ei[s2, TS] < tmin:
+                break
+            if Ei[s2, NEAR]:
+                sc += 1
+                r = Ei[s2, DST]
+                if A[r, M1] != st:
+                    A[r, M1] = st
+                    sr += 1
+            h = Ei[s2, NNOUT]
+        out[row, O_ST_DCOUNT] = dc
+        out[row, O_ST_DSEND] = ds
+        out[row, O_ST_DBANK] = db
+        out[row, O_ST_SCOUNT] = sc
+        out[row, O_ST_SRECV] = sr
+
+
 @njit(cache=True, nogil=True)
 def process(
     Ei: np.ndarray,
@@ -489,170 +664,15 @@ def process(
     g1: int,
 ) -> None:
     """Link edges ``g0 .. g1-1`` (already written to their slots) and compute their features into ``out``."""
-    cap = Pi[P_CAP]
-    flags = Pi[P_FLAGS]
-    W = Pi[P_W]
-    Wsg = Pi[P_WSG]
+    scr = _scratch(Pi)
     for g in range(g0, g1):
-        row = g - g0
-        sl = _slot(g, cap)
-        lo = g + 1 - cap
-        u = Ei[sl, SRC]
-        v = Ei[sl, DST]
-        t = Ei[sl, TS]
-        amt = Ef[sl]
-        Ei[sl, NOUT] = A[u, HOUT]
-        A[u, HOUT] = g
-        Ei[sl, NIN] = A[v, HIN]
-        A[v, HIN] = g
-        Ei[sl, PEEL] = 0
-        Ei[sl, BIP] = 0
-        Ei[sl, STACK] = 0
-        near = Ei[sl, CASH] != 0 and Pf[PF_SLO] <= amt < Pf[PF_SHI]
-        Ei[sl, NEAR] = 1 if near else 0
-        if near:  # near-threshold cash edges also get their own lists (structuring walks only these)
-            Ei[sl, NNOUT] = A[u, HNOUT]
-            A[u, HNOUT] = g
-            Ei[sl, NNIN] = A[v, HNIN]
-            A[v, HNIN] = g
+        _edge(Ei, Ef, A, B, S, G, Pi, Pf, out, g - g0, g, scr)
 
-        deg = (flags & F_DEGREE) != 0
-        stats = (flags & F_STATS) != 0
-        if deg or stats:
-            tmin = t - W
-            od = O_SRC_OUT_DEG if deg else -1
-            _degree_stats(Ei, Ef, A, G, g, lo, cap, u, v, True, tmin, stats, out, row, od, O_SRC_FAN_OUT, O_SRC_STATS)
-            od = O_DST_IN_DEG if deg else -1
-            _degree_stats(Ei, Ef, A, G, g, lo, cap, v, u, False, tmin, stats, out, row, od, O_DST_FAN_IN, O_DST_STATS)
-            if deg:
-                _degree_stats(
-                    Ei, Ef, A, G, g, lo, cap, u, v, False, tmin, False, out, row, O_SRC_IN_DEG, O_SRC_FAN_IN, 0
-                )
-                _degree_stats(
-                    Ei, Ef, A, G, g, lo, cap, v, u, True, tmin, False, out, row, O_DST_OUT_DEG, O_DST_FAN_OUT, 0
-                )
-            if stats:
-                out[row, O_NEWCP] = _new_counterparty(Ei, A, g, lo, cap, u, v, tmin)
 
-        tsg = t - Wsg
-        if flags & F_SG:
-            c, w = _scatter_gather(Ei, A, G, g, lo, cap, u, v, tsg)
-            out[row, O_SG_COUNT] = c
-            out[row, O_SG_WIDTH] = w
-        if flags & F_GS:
-            fin, fout = _gather_scatter(Ei, A, G, lo, cap, u, tsg)
-            out[row, O_GS_IN] = fin
-            out[row, O_GS_OUT] = fout
-            out[row, O_GS_FLAG] = 1 if (fin >= 2 and fout >= 2) else 0
-        if flags & (F_BIP | F_STACK):
-            cs_, cr_ = _bipartite(Ei, A, G, lo, cap, u, v, tsg, (flags & F_BIP) != 0)
-            Ei[sl, BIP] = 1 if cs_ > 0 else 0
-            if flags & F_BIP:
-                out[row, O_BIP_S] = cs_
-                out[row, O_BIP_R] = cr_
-            if flags & F_STACK:
-                depth = 0
-                if cs_ > 0:
-                    best = 0
-                    h = A[u, HIN]
-                    while h >= 0 and h >= lo:
-                        s2 = _slot(h, cap)
-                        if Ei[s2, TS] < tsg:
-                            break
-                        if h < g:
-                            best = max(best, Ei[s2, STACK])
-                        h = Ei[s2, NIN]
-                    depth = best + 1
-                Ei[sl, STACK] = depth
-                out[row, O_STACK] = depth
-        if flags & F_CYCLE:
-            cnt, mlen = _cycles(Ei, A, S, G, g, lo, cap, u, v, t - Pi[P_WC], Pi[P_K], Pi[P_CCAP])
-            out[row, O_CYC_COUNT] = cnt
-            out[row, O_CYC_MIN] = mlen
-            out[row, O_CYC_PRES] = 1 if cnt > 0 else 0
-        if flags & F_PEEL:
-            tmin = t - Pi[P_WP]
-            ratio = Pf[PF_PEEL]
-            best = 0
-            h = A[u, HIN]
-            while h >= 0 and h >= lo:
-                s2 = _slot(h, cap)
-                if Ei[s2, TS] < tmin:
-                    break
-                if h < g:
-                    a_f = Ef[s2]
-                    if a_f * ratio <= amt < a_f:
-                        best = max(best, Ei[s2, PEEL])
-                h = Ei[s2, NIN]
-            Ei[sl, PEEL] = best + 1
-            out[row, O_PEEL] = best + 1
-        if flags & F_PT:
-            tmin = t - Pi[P_WPT]
-            pin = 0.0
-            h = A[u, HIN]
-            while h >= 0 and h >= lo:
-                s2 = _slot(h, cap)
-                if Ei[s2, TS] < tmin:
-                    break
-                if h < g:
-                    pin += Ef[s2]
-                h = Ei[s2, NIN]
-            pout = 0.0
-            h = A[u, HOUT]
-            while h >= 0 and h >= lo:
-                s2 = _slot(h, cap)
-                if Ei[s2, TS] < tmin:
-                    break
-                pout += Ef[s2]
-                h = Ei[s2, NOUT]
-            out[row, O_PT_IN] = pin
-            out[row, O_PT_OUT] = pout
-            out[row, O_PT_RATIO] = pout / pin if pin > 0 else 0.0
-            out[row, O_PT_FLAG] = 1 if (pin > 0 and abs(pout - pin) <= Pf[PF_TOL] * pin) else 0
-        if flags & F_STRUCT:
-            tmin = t - Pi[P_WS]
-            out[row, O_ST_NEAR] = 1 if near else 0
-            st = _stamp(G)
-            stb = st
-            dc = 0
-            ds = 0
-            db = 0
-            h = A[v, HNIN]
-            while h >= 0 and h >= lo:
-                s2 = _slot(h, cap)
-                if Ei[s2, TS] < tmin:
-                    break
-                if Ei[s2, NEAR]:
-                    dc += 1
-                    s = Ei[s2, SRC]
-                    if A[s, M1] != st:
-                        A[s, M1] = st
-                        ds += 1
-                    b = Ei[s2, BANK]
-                    if B[b] != stb:
-                        B[b] = stb
-                        db += 1
-                h = Ei[s2, NNIN]
-            st = _stamp(G)
-            sc = 0
-            sr = 0
-            h = A[u, HNOUT]
-            while h >= 0 and h >= lo:
-                s2 = _slot(h, cap)
-                if Ei[s2, TS] < tmin:
-                    break
-                if Ei[s2, NEAR]:
-                    sc += 1
-                    r = Ei[s2, DST]
-                    if A[r, M1] != st:
-                        A[r, M1] = st
-                        sr += 1
-                h = Ei[s2, NNOUT]
-            out[row, O_ST_DCOUNT] = dc
-            out[row, O_ST_DSEND] = ds
-            out[row, O_ST_DBANK] = db
-            out[row, O_ST_SCOUNT] = sc
-            out[row, O_ST_SRECV] = sr
+@njit(cache=True)
+def _scratch(Pi: np.ndarray) -> np.ndarray:
+    """The statistics family's buffer: a list in the window holds at most ``cap`` edges."""
+    return np.empty((2, Pi[P_CAP] if Pi[P_FLAGS] & F_STATS else 1), dtype=np.float64)
 
 
 @njit(cache=True, nogil=True)
@@ -685,6 +705,7 @@ def process_new(
     again from there); returns ``k1`` when all were processed.
     """
     cap = Pi[P_CAP]
+    scr = _scratch(Pi)
     for k in range(k0, k1):
         g = g0 + k
         t = ts[k]
@@ -699,5 +720,5 @@ def process_new(
         Ei[sl, CASH] = cash[k]
         Ei[sl, BANK] = bank[k]
         Ef[sl] = amount[k]
-        process(Ei, Ef, A, B, S, G, Pi, Pf, out[k : k + 1], g, g + 1)
+        _edge(Ei, Ef, A, B, S, G, Pi, Pf, out, k, g, scr)
     return k1

@@ -53,6 +53,10 @@ _get_fb, _get_tb = itemgetter("from_bank"), itemgetter("to_bank")
 _get_pcur, _get_rcur = itemgetter("payment_currency"), itemgetter("receiving_currency")
 _get_fmt, _get_ts = itemgetter("payment_format"), itemgetter("ts")
 _get_paid, _get_received = itemgetter("amount_paid"), itemgetter("amount_received")
+_get_fields = itemgetter(
+    "from_account", "to_account", "from_bank", "to_bank", "payment_currency", "receiving_currency",
+    "payment_format", "ts", "amount_paid", "amount_received",
+)  # fmt: skip
 
 
 def _bank_id(bank: str) -> float:
@@ -224,7 +228,11 @@ class OnlineFeatures:
         self.count = 0
         self.evicted_accounts = 0
         self.evicted_pairs = 0
-        self._banks: dict[str, float] = {}
+        self._banks: dict[str, float] = {}  # bank -> its number (NaN when not a number)
+        self._bank_codes: dict[str, int] = {}  # bank -> dense code (the pattern engine's key)
+        self._cash = frozenset(self.engine.config.cash_formats)
+        #: account slots of the last micro-batch, for propagate_many on the same records
+        self._idx: tuple[Any, np.ndarray, np.ndarray, tuple[Any, ...]] | None = None
         self._nraw = len(RAW_FEATURES)
         self._nhist = len(HISTORY_FEATURES)
 
@@ -258,6 +266,13 @@ class OnlineFeatures:
         n = len(recs)
         X = np.empty((n, len(self.names)), dtype=np.float64)
         eff = np.empty(n, dtype=np.int64)
+        if n and n <= SWEEP_EVERY - (self.count % SWEEP_EVERY):  # the usual case: one chunk
+            self._chunk(recs, X, eff)
+            if self.count % SWEEP_EVERY == 0 and self.last_ts is not None:
+                self._idx = None
+                self.sweep(self.last_ts)
+            return eff, X
+        self._idx = None
         start = 0
         while start < n:
             # split where the eviction sweep falls, so the state never depends on batch boundaries
@@ -267,6 +282,7 @@ class OnlineFeatures:
             start = stop
             if self.count % SWEEP_EVERY == 0 and self.last_ts is not None:
                 self.sweep(self.last_ts)
+        self._idx = None
         return eff, X
 
     def step(self, rec: Mapping[str, Any]) -> tuple[int, dict[str, float]]:
@@ -278,21 +294,15 @@ class OnlineFeatures:
         n = len(recs)
         if n == 0:
             return
-        banks = self._banks
-        # columns by C-level maps over the records (no Python-level loop per transaction)
-        src = list(map(_get_from, recs))
-        dst = list(map(_get_to, recs))
-        pcur = list(map(_get_pcur, recs))
-        rcur = list(map(_get_rcur, recs))
-        fb = list(map(_get_fb, recs))
-        tb = list(map(_get_tb, recs))
-        fmts = list(map(_get_fmt, recs))
-        for b in {*fb, *tb}:
-            if b not in banks:
-                banks[b] = _bank_id(b)
-        ts = np.fromiter(map(_get_ts, recs), dtype=np.int64, count=n)
-        paid = np.fromiter(map(_get_paid, recs), dtype=np.float64, count=n)
-        received = np.fromiter(map(_get_received, recs), dtype=np.float64, count=n)
+        # every field in one C-level pass over the records (no Python-level loop per transaction)
+        src, dst, fb, tb, pcur, rcur, fmts, ts_t, paid_t, recv_t = zip(*map(_get_fields, recs), strict=True)
+        ts = np.array(ts_t, dtype=np.int64)
+        paid = np.array(paid_t, dtype=np.float64)
+        received = np.array(recv_t, dtype=np.float64)
+        banks, codes = self._banks, self._bank_codes
+        for b in {*fb, *tb}.difference(banks):
+            banks[b] = _bank_id(b)
+            codes[b] = len(codes)
         rate = np.fromiter(map(self.rates.get, pcur, repeat(1.0)), dtype=np.float64, count=n)
         fmt_code = np.fromiter(map(FORMAT_CODES.get, fmts, repeat(-1)), dtype=np.float64, count=n)
         pcode = np.fromiter(map(CURRENCY_CODES.get, pcur, repeat(-1)), dtype=np.float64, count=n)
@@ -300,11 +310,14 @@ class OnlineFeatures:
         cross = np.fromiter(map(ne, pcur, rcur), dtype=np.float64, count=n)
         same_bank = np.fromiter(map(eq, fb, tb), dtype=np.float64, count=n)
         self_tx = np.fromiter(map(eq, src, dst), dtype=np.float64, count=n)
+        cash = np.fromiter(map(self._cash.__contains__, fmts), dtype=np.int64, count=n)
+        # integer ids once per micro-batch: account slots, then pairs keyed by the two slots
         s_idx = np.array(self.accounts.slots(src), dtype=np.int64)
         r_idx = np.array(self.accounts.slots(dst), dtype=np.int64)
-        p_idx = np.array(self.pairs.slots(list(zip(src, dst, strict=True))), dtype=np.int64)
+        p_idx = np.array(self.pairs.slots(((s_idx << 32) | r_idx).tolist()), dtype=np.int64)
         pairs_index = self.pairs.index
-        rp_idx = np.fromiter(map(pairs_index.get, zip(dst, src, strict=True), repeat(-1)), dtype=np.int64, count=n)
+        rp_keys = ((r_idx << 32) | s_idx).tolist()
+        rp_idx = np.fromiter(map(pairs_index.get, rp_keys, repeat(-1)), dtype=np.int64, count=n)
         # effective time: never earlier than the previous transaction
         if self.last_ts is not None:
             np.maximum(ts, self.last_ts, out=ts)
@@ -343,20 +356,22 @@ class OnlineFeatures:
             usd,
             X[:, self._nraw : self._nraw + self._nhist],
         )
-        # pattern engine: the whole micro-batch through one compiled kernel call (no GIL held)
+        # pattern engine: the whole micro-batch through one compiled kernel call (no GIL held), keyed
+        # by the account slots (the engine forgets an account before its slot is reused: see sweep)
         pat = self.engine.update_many(
             {
                 "ts": eff,
-                "from_account": src,
-                "to_account": dst,
-                "from_bank": fb,
-                "payment_format": fmts,
+                "from_account": s_idx,
+                "to_account": r_idx,
+                "from_bank": np.fromiter(map(codes.__getitem__, fb), dtype=np.int64, count=n),
+                "cash": cash,
                 "amount_paid": paid,
                 "amount_received": received,
             }
         )
         off = self._nraw + self._nhist
         X[:, off:] = pat if self._pattern_direct else pat[:, self._pattern_cols]
+        self._idx = (recs, s_idx, r_idx, ts_t)
 
     def sweep(self, now_us: int) -> None:
         """Forget accounts and pairs with no transaction since ``now_us - retention``."""
@@ -365,6 +380,7 @@ class OnlineFeatures:
         last = self.accounts.data[:held, _LAST]
         rows = np.flatnonzero((last >= 0) & (last < horizon))
         if len(rows):
+            self.engine.forget(rows)  # the pattern engine holds them by slot: before the slot is reused
             self.evicted_accounts += self.accounts.forget(rows)
         held = len(self.pairs.keys)
         plast = self.pairs.data[:held, 1]
@@ -373,9 +389,17 @@ class OnlineFeatures:
             self.evicted_pairs += self.pairs.forget(rows)
 
     # --------------------------------------------------------------------- account suspicion
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_idx"] = None
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # a snapshot from before the extra suspicion columns: widen the account state with fresh values
         self.__dict__.update(state)
+        self._idx = None
+        if "_cash" not in state:
+            self._upgrade_keys()
+        # a snapshot from before the extra suspicion columns: widen the account state with fresh values
         data = self.accounts.data
         if data.shape[1] < len(_FRESH):
             wide = np.tile(_FRESH, (data.shape[0], 1))
@@ -383,14 +407,49 @@ class OnlineFeatures:
             self.accounts.data = wide
             self.accounts.fresh = _FRESH
 
+    def _upgrade_keys(self) -> None:
+        """A snapshot from before integer keys: pairs keyed by the two account slots, the pattern
+        engine's accounts by slot, banks with a dense code."""
+        index = self.accounts.index
+        pairs = self.pairs
+        keys: list[Any] = []
+        for i, k in enumerate(pairs.keys):
+            a, b = (None, None) if k is None else (index.get(k[0]), index.get(k[1]))
+            if a is None or b is None:  # free (or, impossibly, an account gone before its pair)
+                if k is not None:
+                    pairs.free.append(i)
+                    pairs.data[i] = pairs.fresh
+                keys.append(None)
+            else:
+                keys.append((a << 32) | b)
+        pairs.keys = keys
+        pairs.index = {k: i for i, k in enumerate(keys) if k is not None}
+        self._bank_codes = {b: i for i, b in enumerate(self._banks)}
+        self._cash = frozenset(self.engine.config.cash_formats)
+        eng = self.engine
+        gone = [k for k in eng._accounts if k not in index]  # held by the engine only: idle, forget
+        if gone:
+            eng.forget(gone)
+        eng._keys = [None if k is None else index[k] for k in eng._keys]
+        eng._accounts = {k: i for i, k in enumerate(eng._keys) if k is not None}
+        eng._ext = np.full(max(len(self.accounts.keys), 1), -1, dtype=np.int64)
+        for k, i in eng._accounts.items():
+            eng._ext[k] = i
+        eng._banks = {self._bank_codes[b]: i for b, i in eng._banks.items() if b in self._bank_codes}
+
     def propagate_many(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> np.ndarray:
         """Account-suspicion features of ``recs`` (n × 8, :data:`PROPAGATED_FEATURES`), then their
         first-stage scores ``p1`` folded into the accounts' state."""
         n = len(recs)
-        sec = (np.fromiter(map(_get_ts, recs), dtype=np.int64, count=n) // 1_000_000).astype(np.float64)
-        # an account forgotten meanwhile comes back fresh, as in a replay
-        s_idx = np.array(self.accounts.slots(list(map(_get_from, recs))), dtype=np.int64)
-        r_idx = np.array(self.accounts.slots(list(map(_get_to, recs))), dtype=np.int64)
+        cached = self._idx
+        if cached is not None and cached[0] is recs:  # right after step_many(recs), no sweep between
+            _, s_idx, r_idx, ts_t = cached
+            sec = (np.array(ts_t, dtype=np.int64) // 1_000_000).astype(np.float64)
+        else:
+            sec = (np.fromiter(map(_get_ts, recs), dtype=np.int64, count=n) // 1_000_000).astype(np.float64)
+            # an account forgotten meanwhile comes back fresh, as in a replay
+            s_idx = np.array(self.accounts.slots(list(map(_get_from, recs))), dtype=np.int64)
+            r_idx = np.array(self.accounts.slots(list(map(_get_to, recs))), dtype=np.int64)
         out = np.empty((n, len(PROPAGATED_FEATURES)))
         has_p = p1 is not None
         p = np.ascontiguousarray(p1, dtype=np.float64) if p1 is not None else np.zeros(n)
