@@ -24,8 +24,8 @@ the same order gives the same state whatever the micro-batch sizes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import repeat
-from operator import eq, itemgetter, ne
+from itertools import compress, repeat
+from operator import eq, is_, itemgetter, ne
 from typing import Any
 
 import numpy as np
@@ -187,12 +187,27 @@ class _Slots:
         return len(rows)
 
     def slots(self, keys: Sequence[Any]) -> list[int]:
-        """:meth:`slot` of each key (known keys by one C-level map over the index)."""
-        rows: list[int | None] = list(map(self.index.get, keys))
-        if None in rows:
-            slot = self.slot
-            return [slot(k) if i is None else i for k, i in zip(keys, rows, strict=True)]
-        return rows  # type: ignore[return-value]
+        """:meth:`slot` of each key, new keys taking rows in order of first appearance (as :meth:`slot`
+        one key after the other would), by C-level maps over the index."""
+        index = self.index
+        rows: list[int | None] = list(map(index.get, keys))
+        if None not in rows:
+            return rows  # type: ignore[return-value]
+        new = list(dict.fromkeys(compress(keys, map(is_, rows, repeat(None)))))
+        free, keys_of = self.free, self.keys
+        reused = [free.pop() for _ in range(min(len(free), len(new)))]
+        for i, key in zip(reused, new, strict=False):
+            keys_of[i] = key
+        first = len(keys_of)
+        fresh = new[len(reused) :]
+        keys_of.extend(fresh)
+        size = held = self.data.shape[0]
+        while size < len(keys_of):  # doubled as slot() would
+            size *= 2
+        if size > held:
+            self.data = np.concatenate([self.data, np.tile(self.fresh, (size - held, 1))])
+        index.update(zip(new, [*reused, *range(first, first + len(fresh))], strict=True))
+        return list(map(index.__getitem__, keys))
 
     def __len__(self) -> int:
         return len(self.index)
