@@ -144,3 +144,18 @@ def test_a_string_keyed_snapshot_continues_exactly() -> None:
         assert _same(ref.step_many(part)[1], restored.step_many(part)[1])
         assert _same(ref.propagate_many(part, p1), restored.propagate_many(part, p1))
     assert ref.pairs_held == restored.pairs_held and ref.engine.accounts_held == restored.engine.accounts_held
+
+
+def test_model_columns_gather_each_name_from_its_part() -> None:
+    online = {"a": 0, "b": 1, "c": 2}
+    rules = ["r1", "r2"]
+    names = ["c", ff.PROPAGATED_FEATURES[3], "nowhere", "a", "r2", ff.PROPAGATED_FEATURES[0]]
+    cols = ff.ModelColumns(names, online, rules)
+    rng = np.random.default_rng(4)
+    F, P, R = rng.normal(size=(5, 3)), rng.normal(size=(5, len(ff.PROPAGATED_FEATURES))), rng.normal(size=(5, 2))
+    X = cols.build(F, P, R)
+    assert X.flags["C_CONTIGUOUS"] and X.shape == (5, 6)
+    assert _same(X, np.column_stack([F[:, 2], P[:, 3], np.zeros(5), F[:, 0], R[:, 1], P[:, 0]]))
+    assert _same(cols.build(F), np.column_stack([F[:, 2], np.zeros(5), np.zeros(5), F[:, 0], np.zeros(5), np.zeros(5)]))
+    first = ff.ModelColumns(["b", "a"], online)  # a first stage: online columns only
+    assert _same(first.build(F), F[:, [1, 0]]) and first.build(F).flags["C_CONTIGUOUS"]

@@ -495,14 +495,26 @@ class ModelColumns:
                 self.src[j] = 3
         self.groups = [(np.flatnonzero(self.src == k), self.col[self.src == k]) for k in range(3)]
         self.width = len(names)
+        self._n_rules = len(rules)
+        #: (online width, column of each name in the parts side by side)
+        self._take: tuple[int, np.ndarray] | None = None
 
     def build(self, online: np.ndarray, prop: np.ndarray | None = None, rules: np.ndarray | None = None) -> np.ndarray:
-        """The model's input matrix (n × its features) from the parts."""
-        X = np.zeros((online.shape[0], self.width), dtype=np.float64)
-        for (dst, cols), part in zip(self.groups, (online, prop, rules), strict=True):
-            if len(dst) and part is not None:
-                X[:, dst] = part[:, cols]
-        return X
+        """The model's input matrix (n × its features) from the parts: the parts side by side (an
+        absent part, and names found nowhere, read 0), then one gather of the model's columns."""
+        n, w = online.shape
+        if self._take is None or self._take[0] != w:
+            offset = np.array([0, w, w + len(PROPAGATED_FEATURES), w + len(PROPAGATED_FEATURES) + self._n_rules])
+            self._take = (w, np.where(self.src == 3, offset[3], offset[self.src] + self.col))
+        if not (self.src > 0).any():  # every column from the online matrix (a first stage)
+            return np.take(online, self._take[1], axis=1)  # C-ordered, as the boosters read rows
+        parts = [
+            online,
+            prop if prop is not None else np.zeros((n, len(PROPAGATED_FEATURES))),
+            rules if rules is not None else np.zeros((n, self._n_rules)),
+            np.zeros((n, 1)),
+        ]
+        return np.take(np.concatenate(parts, axis=1, dtype=np.float64), self._take[1], axis=1)
 
 
 def matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
