@@ -447,6 +447,13 @@ class DrainWorker:
         self.starts += 1
         return proc
 
+    def start(self) -> None:
+        """Start the worker now (it imports its modules and reads the log while nothing waits on
+        it), instead of on the first drain, which holds the store file lent meanwhile."""
+        with self._lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+
     def drain(self, after: int, upto: int, limit: int) -> tuple[int, int]:
         """Store the logged records ``after < seq <= upto`` (at most ``limit``); returns the last seq
         stored and how many records were taken."""
@@ -511,9 +518,12 @@ def worker_main(parent: int) -> None:
     if hello is None:
         return
     settings, folder = hello
+    import filiere.cases.alerts  # noqa: F401 - imported before the first drain, not during it
     from filiere.store import open_store
 
     cursor = LogCursor(Path(folder))
+    with contextlib.suppress(Exception):  # the log as it is now, read before the first drain asks
+        cursor._read_more()
     while True:
         msg = _recv(inp)
         if msg is None:

@@ -338,6 +338,8 @@ class RealtimeService:
             if self.config.watch_model_s > 0:
                 loops.append(self._watch_model())
             self._tasks = [asyncio.create_task(c, context=contextvars.Context()) for c in loops]
+            if self._worker is not None:
+                self._worker.start()
             self.started = True
             log.info("real-time service ready in %.2f s (seq %d)", self.stats["recovery_s"], self.seq)
 
