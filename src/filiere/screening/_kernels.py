@@ -27,7 +27,8 @@ P_POWER = 5  # final calibration: score ** power (monotone)
 P_IDF_MAX = 6  # weight of a token never seen on the lists (features are read in its units)
 P_SHIFT = 7  # the learned scorer's calibration: added to its logit
 P_GATE = 8  # pairs the hand-set score puts below this are not run through the trees
-N_PARAMS = 9
+P_AGG = 9  # an entity's second-best name adds this share of its score to the rest (noisy-or)
+N_PARAMS = 10
 #: a gated pair keeps this share of its hand-set score (for ordering; far below any cutoff)
 GATED_SCALE = 0.01
 
@@ -87,6 +88,13 @@ def _score(qm: float, qt: float, nm: float, nt: float, params: np.ndarray) -> fl
     base = lam * max(qc, nc) + (1.0 - lam) * min(qc, nc)
     strength = min(min(qm, nm) / params[P_W0], 1.0)
     return float((base * (1.0 - params[P_ALPHA] * (1.0 - strength))) ** params[P_POWER])
+
+
+@njit(cache=True)
+def aggregate(best: float, second: float, support: float) -> float:
+    """An entity's score from its best and second-best names' (noisy-or, the second discounted by
+    ``support``): several of its names holding the query's words count more than one."""
+    return best + support * second * (1.0 - best)
 
 
 @njit(cache=True)
@@ -389,7 +397,7 @@ def search_batch(
     nt_ptr: np.ndarray, nt_vid: np.ndarray, nm_ptr: np.ndarray, nm_vid: np.ndarray, nm_pos: np.ndarray,
     name_wtot: np.ndarray, name_ent: np.ndarray, ent_ptr: np.ndarray, idf: np.ndarray, params: np.ndarray,
     k_cand: int, scr: np.ndarray, acc: np.ndarray,
-    out_nid: np.ndarray, out_score: np.ndarray,
+    out_nid: np.ndarray, out_score: np.ndarray, out_nid2: np.ndarray,
     q_unvoweled: np.ndarray, t_feat: np.ndarray, t_right: np.ndarray, t_val: np.ndarray, roots: np.ndarray,
     dump_nid: np.ndarray, dump_feat: np.ndarray,
 ) -> None:  # fmt: skip
@@ -418,7 +426,9 @@ def search_batch(
     pss = np.empty(64)
     ent_best = np.empty(k_cand, np.int64)
     sc_best = np.empty(k_cand)
+    sc_second = np.empty(k_cand)
     nid_best = np.empty(k_cand, np.int64)
+    nid_second = np.empty(k_cand, np.int64)
     fbuf = np.zeros((k_cand, N_FEAT))
     sbuf = np.empty(k_cand)
     zbuf = np.empty(k_cand)
@@ -430,6 +440,7 @@ def search_batch(
     for q in range(nq):
         for i in range(n_out):
             out_nid[q, i] = -1
+            out_nid2[q, i] = -1
             out_score[q, i] = 0.0
         if dump:
             for i in range(k_cand):
@@ -519,16 +530,28 @@ def search_batch(
             if found < 0:
                 ent_best[ne] = e
                 sc_best[ne] = s
+                sc_second[ne] = 0.0
                 nid_best[ne] = n
+                nid_second[ne] = -1
                 ne += 1
             elif s > sc_best[found] or (s == sc_best[found] and n < nid_best[found]):
+                sc_second[found] = sc_best[found]
+                nid_second[found] = nid_best[found]
                 sc_best[found] = s
                 nid_best[found] = n
+            elif s > sc_second[found] or (s == sc_second[found] and n < nid_second[found]):
+                sc_second[found] = s
+                nid_second[found] = n
+        agg = params[P_AGG]
+        if agg > 0.0:
+            for j in range(ne):
+                sc_best[j] = aggregate(sc_best[j], sc_second[j], agg)
         for i in range(nv):
             scr[touched_v[i]] = 0
         order = np.argsort(-sc_best[:ne], kind="mergesort")
         for i in range(min(ne, n_out)):
             out_nid[q, i] = nid_best[order[i]]
+            out_nid2[q, i] = nid_second[order[i]]
             out_score[q, i] = sc_best[order[i]]
 
 

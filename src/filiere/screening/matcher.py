@@ -39,6 +39,8 @@ ATTACHED_ARTICLE_SIM = 0.95
 #: similarity of two tokens that differ only in the voicing of stops ("pong" / "bong", "jun" / "chun")
 VOICING_SIM = 0.85
 IDF_MIN_NAMES = 20_000
+#: most a one-letter token (an initial: "Ahmed, Abubakar K.") weighs: it says little about identity
+INITIAL_WEIGHT = 2.0
 #: most an alias shared by many entities loses, in logit units (log2(entities) / 4, capped at 1, × this)
 AMBIGUITY_WEIGHT = 0.4
 #: plausible birth years of a listed person (a birth-year match is worth log(BIRTH_YEARS / listed years))
@@ -69,6 +71,9 @@ class MatcherConfig:
     #: names aligned in full per query
     candidates: int = 32
     weak_alias_penalty: float = 0.05
+    #: an entity's second-best aligned name adds this share of its score to the rest of the best
+    #: one's (noisy-or over the entity's names: several names holding the query's words count more)
+    name_support: float = 0.5
     #: name score from the learned pair scorer (``name_model.json``); false: the hand-set score
     learned: bool = True
 
@@ -94,6 +99,7 @@ class MatcherConfig:
         p[_k.P_ALPHA] = self.evidence_penalty
         p[_k.P_RANK_GAMMA] = self.rank_gamma
         p[_k.P_POWER] = self.score_power
+        p[_k.P_AGG] = self.name_support
         p[_k.P_IDF_MAX] = idf_max
         return p
 
@@ -294,15 +300,13 @@ class _Explainer:
     query: Query
     prep: _Prepared | None  # None: prepared again when read (scores computed in a worker process)
     nid: int
-    base: float
+    nid2: int  # the entity's second-best aligned name (−1: none)
     qualifiers: list[Feature]
 
     def __call__(self) -> list[Feature]:
         prep = self.prep if self.prep is not None else self.index.prepare(self.query)
         assert prep is not None
-        name = self.index.name_feature(self.query, prep, self.nid)
-        name.value = self.base
-        return [name, *self.qualifiers]
+        return [self.index.name_feature(self.query, prep, self.nid, self.nid2), *self.qualifiers]
 
 
 def _qualifier_bound() -> float:
@@ -398,6 +402,9 @@ class NameIndex:
         # IDF_MIN_NAMES names, so that every token of a tiny list weighs as a rare one
         n = max(n_names, IDF_MIN_NAMES)
         self.idf = np.log((n + 1) / (df + 0.5)) if len(df) else np.zeros(0)
+        initials = np.asarray([len(c) == 1 for c in self.v_canon], dtype=np.bool_)
+        if len(df):
+            self.idf[initials] = np.minimum(self.idf[initials], INITIAL_WEIGHT)
         self.idf_max = float(math.log(n + 1) + 0.7)
         self.name_wtot = np.add.reduceat(self.idf[self.nt_vid], self.nt_ptr[:-1]) if n_names else _EMPTY_F
         #: how many entities of one list carry each name (sorted canonical tokens): ambiguity of an alias
@@ -491,6 +498,8 @@ class NameIndex:
             w = float(self.idf[va[sa >= best - 1e-9]].min())
         else:
             w = self.idf_max
+        if len(t.canon) == 1:
+            w = min(w, INITIAL_WEIGHT)
         out = (va, calibrate(sa, self.config.sim_power), w)
         if len(self._expand_cache) > 300_000:
             self._expand_cache.clear()
@@ -549,8 +558,9 @@ class NameIndex:
         n_out: int,
         excludes: Sequence[Collection[int]] | None = None,
         dump: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Kernel call: per query the best name per entity (``nid``, ``score``), best first, −1 padded.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kernel call: per query the best name per entity (``nid``, ``score``), best first, −1 padded,
+        and the entity's second-best aligned name (``nid2``, −1: none) that adds to its score.
 
         ``dump``: ``(nid (nq, candidates), features (nq, candidates, N_FEAT))`` arrays the kernel
         fills with every aligned candidate name and its pair features (training the scorer)."""
@@ -584,19 +594,20 @@ class NameIndex:
                 xs.extend(excludes[i])
             x_off[i + 1] = len(xs)
         out_nid = np.full((nq, n_out), -1, dtype=np.int64)
+        out_nid2 = np.full((nq, n_out), -1, dtype=np.int64)
         out_score = np.zeros((nq, n_out), dtype=np.float64)
         if not self.name_text or not nq:
-            return out_nid, out_score
+            return out_nid, out_score, out_nid2
         _k.search_batch(
             q_uoff, _cat(covers, np.int64), _cat(weights, np.float64), q_wtot,
             e_off, _cat(eu, np.int64), _cat(ev, np.int64), _cat(es, np.float64),
             x_off, np.asarray(xs, dtype=np.int64),
             self.post_ptr, self.post_idx, self.nt_ptr, self.nt_vid, self.nm_ptr, self.nm_vid, self.nm_pos,
             self.name_wtot, self.name_ent, self.ent_ptr, self.idf, self.params,
-            max(self.config.candidates, n_out), self._scr, self._acc, out_nid, out_score,
+            max(self.config.candidates, n_out), self._scr, self._acc, out_nid, out_score, out_nid2,
             unv, *self._trees(), *(dump if dump is not None else (_NO_DUMP_NID, _NO_DUMP_FEAT)),
         )  # fmt: skip
-        return out_nid, out_score
+        return out_nid, out_score, out_nid2
 
     def _trees(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self._walk
@@ -652,20 +663,21 @@ class NameIndex:
     ) -> list[list[Match]]:
         """:meth:`search` for a batch: one compiled pass; Python builds only the reported matches."""
         preps = [self.prepare(q) for q in queries]
-        out_nid, out_score = self.score_batch(preps, max(limit + 4, 12), excludes)
+        out_nid, out_score, out_nid2 = self.score_batch(preps, max(limit + 4, 12), excludes)
         bounds = np.asarray([p.bound if p is not None else np.inf for p in preps], dtype=np.float64)
-        return self.matches(queries, out_nid, out_score, bounds, limit, cutoff, preps)
+        return self.matches(queries, out_nid, out_score, bounds, limit, cutoff, preps, out_nid2)
 
     def score_queries(
         self, queries: Sequence[Query], limit: int = 10, excludes: Sequence[Collection[int]] | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The compiled part of :meth:`search_many`, as compact arrays: per query the best names
-        (``nid``, −1 padded) and name scores, and the most its qualifiers can add (``inf``: no
-        tokens). A worker process returns these; :meth:`matches` turns them into matches."""
+        (``nid``, −1 padded) and name scores, the most its qualifiers can add (``inf``: no
+        tokens), and each entity's second-best name. A worker process returns these;
+        :meth:`matches` turns them into matches."""
         preps = [self.prepare(q) for q in queries]
-        out_nid, out_score = self.score_batch(preps, max(limit + 4, 12), excludes)
+        out_nid, out_score, out_nid2 = self.score_batch(preps, max(limit + 4, 12), excludes)
         bounds = np.asarray([p.bound if p is not None else np.inf for p in preps], dtype=np.float64)
-        return out_nid, out_score, bounds
+        return out_nid, out_score, bounds, out_nid2
 
     def matches(
         self,
@@ -676,6 +688,7 @@ class NameIndex:
         limit: int = 10,
         cutoff: float | None = None,
         preps: Sequence[_Prepared | None] | None = None,
+        out_nid2: np.ndarray | None = None,
     ) -> list[list[Match]]:
         """Matches from :meth:`score_queries`' arrays: qualifiers applied, explanations left lazy."""
         cutoff = self.config.cutoff if cutoff is None else cutoff
@@ -686,10 +699,10 @@ class NameIndex:
         results: list[list[Match]] = [[] for _ in queries]
         rows, cols = np.nonzero(keep)
         threshold = self.config.threshold
-        for qi, i, nid, base in zip(
-            rows.tolist(), cols.tolist(), out_nid[rows, cols].tolist(), out_score[rows, cols].tolist(), strict=True
+        nid2s = out_nid2[rows, cols].tolist() if out_nid2 is not None else [-1] * len(rows)
+        for qi, nid, nid2, base in zip(
+            rows.tolist(), out_nid[rows, cols].tolist(), nid2s, out_score[rows, cols].tolist(), strict=True
         ):
-            del i
             q = queries[qi]
             ei = self.name_entity[nid]
             ent = self.entities[ei]
@@ -708,7 +721,7 @@ class NameIndex:
                     score,
                     score >= threshold,
                     programs=ent.programs,
-                    explain=_Explainer(self, q, p, nid, base, feats),
+                    explain=_Explainer(self, q, p, nid, nid2, feats),
                 )
             )
         for out in results:
@@ -742,8 +755,9 @@ class NameIndex:
             return base, feats
         return sigmoid(logit(base) + z), feats
 
-    def name_feature(self, q: Query, p: _Prepared, nid: int) -> Feature:
-        """The name feature: the alignment behind the name score, spelt out."""
+    def name_feature(self, q: Query, p: _Prepared, nid: int, nid2: int = -1) -> Feature:
+        """The name feature: the alignment behind the name score, spelt out (``nid2``: the entity's
+        second-best aligned name, whose score adds to the best one's: :func:`_kernels.aggregate`)."""
         al = self.align(p, nid)
         detail = ", ".join(f"{a}{'=' if s >= 1 else '~'}{b} {s:.2f}" for a, b, s in al.pairs)
         if al.q_unmatched:
@@ -752,7 +766,13 @@ class NameIndex:
             detail += f"; listed only: {' '.join(al.n_unmatched)}"
         if self.model is not None:
             detail += f"; {self.model.explain(al.feat)}"
-        return Feature("name", 1.0, al.score, f"{q.name!r} vs {self.name_text[nid]!r}: {detail}")
+        score = al.score
+        if nid2 >= 0 and self.config.name_support > 0.0:
+            s2 = self.align(p, nid2).score
+            score = _k.aggregate(al.score, s2, self.config.name_support)
+            if score > al.score + 5e-4:
+                detail += f"; also listed as {self.name_text[nid2]!r} ({s2:.2f}): {score - al.score:+.2f}"
+        return Feature("name", 1.0, score, f"{q.name!r} vs {self.name_text[nid]!r}: {detail}")
 
     def borrow_weights(self, other: NameIndex) -> None:
         """Weigh tokens (names' and queries') with ``other``'s IDF: rare tokens keep weighing more
@@ -760,6 +780,8 @@ class NameIndex:
         for canon, vid in self.vocab.items():
             gv = other.vocab.get(canon)
             self.idf[vid] = other.idf[gv] if gv is not None else other.idf_max
+            if len(canon) == 1:
+                self.idf[vid] = min(self.idf[vid], INITIAL_WEIGHT)
         self.idf_max = other.idf_max
         learned = self.params[[_k.P_SHIFT, _k.P_GATE]]
         self.params = self.config.kernel_params(self.idf_max)

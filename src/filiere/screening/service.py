@@ -95,7 +95,8 @@ class Screener:
         out_nid = np.concatenate([p[0] for p in parts])
         out_score = np.concatenate([p[1] for p in parts])
         bounds = np.concatenate([p[2] for p in parts])
-        return self.index.matches(queries, out_nid, out_score, bounds, limit)
+        out_nid2 = np.concatenate([p[3] for p in parts])
+        return self.index.matches(queries, out_nid, out_score, bounds, limit, out_nid2=out_nid2)
 
 
 #: queries per compiled pass
@@ -103,7 +104,7 @@ BATCH = 2048
 _FORK_SCREENER: Screener | None = None
 
 
-def _score_chunk(queries: list[Query], limit: int) -> tuple[Any, Any, Any]:
+def _score_chunk(queries: list[Query], limit: int) -> tuple[Any, Any, Any, Any]:
     assert _FORK_SCREENER is not None
     return _FORK_SCREENER.index.score_queries(queries, limit)
 
