@@ -164,14 +164,18 @@ class Scorer:
 
     def explain(self, X: np.ndarray, top: int = 5) -> list[list[Any]]:
         """The model's top positive contributions (TreeSHAP) of each row of ``X``, as
-        ``model.explain_matrix`` gives them, computed on one thread: LightGBM's OpenMP threads cost
-        7–8 ms CPU per call for a few rows on a busy 2-core machine (0.2–0.3 ms on one thread),
-        paid by every micro-batch that alerts."""
+        ``model.explain_matrix`` gives them, computed on one thread by the compiled trees
+        (:meth:`CompiledBooster.contrib`, the same numbers as LightGBM's ``pred_contrib`` without its
+        per-call Python overhead; no GIL held); LightGBM's own on one thread when not compiled (its
+        OpenMP threads cost 7–8 ms CPU per call for a few rows on a busy 2-core machine)."""
         from filiere.scoring.model import Contribution
 
         if X.shape[0] == 0:
             return []
-        contrib = np.asarray(self.model.booster.predict(X, pred_contrib=True, num_threads=1), dtype=np.float64)
+        if self.stage2 is not None and self.stage2.can_explain:  # compiled TreeSHAP: LightGBM's own numbers
+            contrib = self.stage2.contrib(X)
+        else:
+            contrib = np.asarray(self.model.booster.predict(X, pred_contrib=True, num_threads=1), dtype=np.float64)
         contrib = contrib[:, :-1]
         names, docs = self.model.feature_names, self.model.docs
         out: list[list[Any]] = []
