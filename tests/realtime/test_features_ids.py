@@ -120,6 +120,7 @@ def _as_old_layout(state: ff.OnlineFeatures) -> bytes:
     """``state`` pickled as versions before integer keys laid it out (pairs and engine by strings)."""
     old = pickle.loads(pickle.dumps(state))  # noqa: S301 (our own state)
     names = old.accounts.keys
+    old.pairs = old.pairs.to_slots()  # before the compiled pair table too
     old.pairs.keys = [None if k is None else (names[k >> 32], names[k & 0xFFFFFFFF]) for k in old.pairs.keys]
     old.pairs.index = {k: i for i, k in enumerate(old.pairs.keys) if k is not None}
     eng = old.engine
@@ -159,3 +160,28 @@ def test_model_columns_gather_each_name_from_its_part() -> None:
     assert _same(cols.build(F), np.column_stack([F[:, 2], np.zeros(5), np.zeros(5), F[:, 0], np.zeros(5), np.zeros(5)]))
     first = ff.ModelColumns(["b", "a"], online)  # a first stage: online columns only
     assert _same(first.build(F), F[:, [1, 0]]) and first.build(F).flags["C_CONTIGUOUS"]
+
+
+def test_compiled_pair_table_equals_slots() -> None:
+    """:class:`_IntSlots` (compiled key table) gives the rows, freed rows and index of :class:`_Slots`,
+    through table growth and rebuilds with many forgotten keys; ``lookup`` finds what ``slots`` put."""
+    fresh = np.array([0.0, -1.0])
+    ref, got = ff._Slots(fresh, capacity=4), ff._IntSlots(fresh, capacity=4)
+    rng = np.random.default_rng(4)
+    for step in range(300):
+        hi = 50 if step < 150 else 5000  # a small key space (rows reused), then a large one (growth)
+        keys = rng.integers(0, hi, int(rng.integers(1, 200))) << int(rng.integers(0, 33))
+        assert got.slots(keys).tolist() == ref.slots(keys.tolist())
+        probe = rng.integers(0, hi, 20)
+        assert got.lookup(probe).tolist() == [ref.index.get(k, -1) for k in probe.tolist()]
+        live = [i for i, k in enumerate(ref.keys) if k is not None]
+        drop = np.unique(rng.choice(live, min(len(live), int(rng.integers(0, 150)))))
+        assert ref.forget(drop) == got.forget(drop)
+        assert got.held == len(ref.keys) and len(got) == len(ref)
+        assert got.freed[: got.meta[1]].tolist() == ref.free and got.index == ref.index
+        np.testing.assert_array_equal(got.data[: got.held], ref.data[: len(ref.keys)])
+    back = got.to_slots()
+    assert back.keys == ref.keys and back.free == ref.free and back.index == ref.index
+    again = ff._IntSlots.from_slots(back)
+    keys = rng.integers(0, 6000, 500)
+    assert again.slots(keys).tolist() == ref.slots(keys.tolist())

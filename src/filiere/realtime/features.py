@@ -213,6 +213,181 @@ class _Slots:
         return len(self.index)
 
 
+_EMPTY, _GONE = -1, -2  # hash-table cells: never used, a forgotten key (probing goes on past it)
+_HASH = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _cell(key: int, mask: int) -> int:
+    h = np.uint64(key) * _HASH  # Fibonacci hashing, the high half folded in
+    return int(h ^ (h >> np.uint64(32))) & mask
+
+
+@njit(cache=True)
+def _find(tk: np.ndarray, key: int) -> int:
+    """The table cell holding ``key``, or -1 - (the first reusable cell) when it is absent."""
+    mask = tk.shape[0] - 1
+    c = _cell(key, mask)
+    spare = -1
+    while True:
+        k = tk[c]
+        if k == key:
+            return c
+        if k == _EMPTY:
+            return -1 - (spare if spare >= 0 else c)
+        if k == _GONE and spare < 0:
+            spare = c
+        c = (c + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def _int_slots(
+    keys: np.ndarray, out: np.ndarray, tk: np.ndarray, tr: np.ndarray, keyarr: np.ndarray, free: np.ndarray,
+    meta: np.ndarray, insert: bool,
+) -> None:  # fmt: skip
+    """Row of each key (``insert``: new keys take rows as :meth:`_Slots.slot` one key at a time would,
+    a freed row first, the last freed first; otherwise -1 for an absent key). ``meta``: rows ever
+    used, freed rows waiting, keys held, table cells used (held or forgotten)."""
+    for i in range(keys.shape[0]):
+        key = keys[i]
+        c = _find(tk, key)
+        if c >= 0:
+            out[i] = tr[c]
+            continue
+        if not insert:
+            out[i] = -1
+            continue
+        if meta[1] > 0:
+            meta[1] -= 1
+            row = free[meta[1]]
+        else:
+            row = meta[0]
+            meta[0] += 1
+        keyarr[row] = key
+        c = -1 - c
+        if tk[c] == _EMPTY:
+            meta[3] += 1
+        tk[c] = key
+        tr[c] = row
+        meta[2] += 1
+        out[i] = row
+
+
+@njit(cache=True, nogil=True)
+def _int_forget(rows: np.ndarray, tk: np.ndarray, keyarr: np.ndarray, free: np.ndarray, meta: np.ndarray) -> None:
+    for row in rows:
+        key = keyarr[row]
+        if key < 0:
+            continue
+        c = _find(tk, key)
+        tk[c] = _GONE
+        keyarr[row] = -1
+        free[meta[1]] = row
+        meta[1] += 1
+        meta[2] -= 1
+
+
+@njit(cache=True)
+def _int_rehash(keyarr: np.ndarray, held: int, tk: np.ndarray, tr: np.ndarray) -> int:
+    used = 0
+    for row in range(held):
+        key = keyarr[row]
+        if key >= 0:
+            c = -1 - _find(tk, key)
+            tk[c] = key
+            tr[c] = row
+            used += 1
+    return used
+
+
+class _IntSlots:
+    """:class:`_Slots` for non-negative integer keys, the key → row table compiled (open addressing,
+    linear probing): a micro-batch's lookups and new rows in one call with no GIL held, the same rows
+    as :class:`_Slots` gives (tested)."""
+
+    def __init__(self, fresh: np.ndarray, capacity: int = 1024) -> None:
+        self.fresh = fresh
+        self.data = np.tile(fresh, (capacity, 1))
+        self.keyarr = np.full(capacity, -1, dtype=np.int64)  # key of each row (-1: none)
+        self.freed = np.zeros(capacity, dtype=np.int64)  # freed rows, a stack
+        self.meta = np.zeros(4, dtype=np.int64)  # rows ever used, freed waiting, keys held, cells used
+        self.tk = np.full(2 * capacity, _EMPTY, dtype=np.int64)
+        self.tr = np.zeros(2 * capacity, dtype=np.int64)
+
+    @classmethod
+    def from_slots(cls, old: _Slots) -> _IntSlots:
+        """The same rows, keys and freed rows as ``old`` (its keys integers or None)."""
+        held = len(old.keys)
+        new = cls(old.fresh, max(old.data.shape[0], 1))
+        new.data = old.data.copy()
+        new.keyarr[:held] = [-1 if k is None else k for k in old.keys]
+        new.freed[: len(old.free)] = old.free
+        new.meta[:] = (held, len(old.free), len(old.index), 0)
+        new._reserve(0, rebuild=True)
+        return new
+
+    def to_slots(self) -> _Slots:
+        old = _Slots(self.fresh, 1)
+        old.data = self.data.copy()
+        old.keys = [None if k < 0 else k for k in self.keyarr[: self.held].tolist()]
+        old.free = self.freed[: self.meta[1]].tolist()
+        old.index = self.index
+        return old
+
+    @property
+    def held(self) -> int:
+        """Rows ever used (``len(keys)`` of :class:`_Slots`)."""
+        return int(self.meta[0])
+
+    @property
+    def index(self) -> dict[int, int]:
+        """Key → row, as a dict (for checks; the service never builds it)."""
+        keys = self.keyarr[: self.held]
+        rows = np.flatnonzero(keys >= 0)
+        return dict(zip(keys[rows].tolist(), rows.tolist(), strict=True))
+
+    def _reserve(self, n: int, rebuild: bool = False) -> None:
+        """Room for ``n`` more keys: rows (doubled as :class:`_Slots` does) and table cells (at most
+        half used, forgotten keys dropped when it is rebuilt)."""
+        need = self.held + n
+        size = held = self.data.shape[0]
+        while size < need:
+            size *= 2
+        if size > held:
+            self.data = np.concatenate([self.data, np.tile(self.fresh, (size - held, 1))])
+            self.keyarr = np.concatenate([self.keyarr, np.full(size - held, -1, dtype=np.int64)])
+            self.freed = np.concatenate([self.freed, np.zeros(size - held, dtype=np.int64)])
+        if rebuild or 2 * (int(self.meta[3]) + n) > self.tk.shape[0]:
+            cells = 1024
+            while cells < 4 * (int(self.meta[2]) + n):
+                cells *= 2
+            self.tk = np.full(cells, _EMPTY, dtype=np.int64)
+            self.tr = np.zeros(cells, dtype=np.int64)
+            self.meta[3] = _int_rehash(self.keyarr, self.held, self.tk, self.tr)
+
+    def slots(self, keys: np.ndarray) -> np.ndarray:
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        self._reserve(len(keys))
+        out = np.empty(len(keys), dtype=np.int64)
+        _int_slots(keys, out, self.tk, self.tr, self.keyarr, self.freed, self.meta, True)
+        return out
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Row of each key, -1 for an absent one."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        out = np.empty(len(keys), dtype=np.int64)
+        _int_slots(keys, out, self.tk, self.tr, self.keyarr, self.freed, self.meta, False)
+        return out
+
+    def forget(self, rows: np.ndarray) -> int:
+        _int_forget(np.ascontiguousarray(rows, dtype=np.int64), self.tk, self.keyarr, self.freed, self.meta)
+        self.data[rows] = self.fresh
+        return len(rows)
+
+    def __len__(self) -> int:
+        return int(self.meta[2])
+
+
 class OnlineFeatures:
     """Running state over every transaction seen; :meth:`step_many` adds a micro-batch.
 
@@ -238,7 +413,7 @@ class OnlineFeatures:
         self.rates = dict(usd_rates or DEFAULT_USD_RATES)
         self.retention_us = int(retention_days * _DAY_US)
         self.accounts = _Slots(_FRESH)
-        self.pairs = _Slots(_PAIR_FRESH)  # earlier payments, last time (s)
+        self.pairs = _IntSlots(_PAIR_FRESH)  # earlier payments, last time (s); keyed by the two slots
         self.last_ts: int | None = None
         self.count = 0
         self.evicted_accounts = 0
@@ -329,10 +504,8 @@ class OnlineFeatures:
         # integer ids once per micro-batch: account slots, then pairs keyed by the two slots
         s_idx = np.array(self.accounts.slots(src), dtype=np.int64)
         r_idx = np.array(self.accounts.slots(dst), dtype=np.int64)
-        p_idx = np.array(self.pairs.slots(((s_idx << 32) | r_idx).tolist()), dtype=np.int64)
-        pairs_index = self.pairs.index
-        rp_keys = ((r_idx << 32) | s_idx).tolist()
-        rp_idx = np.fromiter(map(pairs_index.get, rp_keys, repeat(-1)), dtype=np.int64, count=n)
+        p_idx = self.pairs.slots((s_idx << 32) | r_idx)  # compiled table, no GIL held
+        rp_idx = self.pairs.lookup((r_idx << 32) | s_idx)
         # effective time: never earlier than the previous transaction
         if self.last_ts is not None:
             np.maximum(ts, self.last_ts, out=ts)
@@ -397,7 +570,7 @@ class OnlineFeatures:
         if len(rows):
             self.engine.forget(rows)  # the pattern engine holds them by slot: before the slot is reused
             self.evicted_accounts += self.accounts.forget(rows)
-        held = len(self.pairs.keys)
+        held = self.pairs.held
         plast = self.pairs.data[:held, 1]
         rows = np.flatnonzero((plast >= 0) & (plast < horizon))
         if len(rows):
@@ -414,6 +587,8 @@ class OnlineFeatures:
         self._idx = None
         if "_cash" not in state:
             self._upgrade_keys()
+        if not isinstance(self.pairs, _IntSlots):  # a snapshot from before the compiled pair table
+            self.pairs = _IntSlots.from_slots(self.pairs)
         # a snapshot from before the extra suspicion columns: widen the account state with fresh values
         data = self.accounts.data
         if data.shape[1] < len(_FRESH):
@@ -426,7 +601,7 @@ class OnlineFeatures:
         """A snapshot from before integer keys: pairs keyed by the two account slots, the pattern
         engine's accounts by slot, banks with a dense code."""
         index = self.accounts.index
-        pairs = self.pairs
+        pairs: Any = self.pairs  # a _Slots keyed by account names (made an _IntSlots after)
         keys: list[Any] = []
         for i, k in enumerate(pairs.keys):
             a, b = (None, None) if k is None else (index.get(k[0]), index.get(k[1]))
