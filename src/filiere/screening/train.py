@@ -12,13 +12,16 @@ frequencies only.
 * **hard negatives**: every other name aligned for the same query (the wrong candidates the
   blocking found, the top wrong one included);
 * **negatives**: generated non-listed names (:data:`~filiere.screening.evalset.TRAIN_SEED`, not the
-  benchmark's seed) against the UN index, every aligned candidate.
+  benchmark's seed) against the UN index, every aligned candidate. The name pools are small and
+  seeds repeat names: every name the benchmark can draw
+  (:func:`~filiere.screening.evalset.benchmark_holdout`) is left out.
 
 The features come from the compiled alignment itself (``score_batch(dump=…)``), so training and
 serving read the same numbers. The fit is a small LightGBM model (100 trees of 15 leaves, monotone
 constraints: more matched evidence never lowers a score), flattened into arrays the compiled code
 walks (LightGBM is needed to train, not to serve). Its logit is then shifted so that the default threshold sits
-at a chosen false-alert rate on generated names of another seed
+at a chosen false-alert rate (entity scores as served: best name plus the second-best's share) on
+generated names of another seed
 (:data:`~filiere.screening.evalset.CALIBRATION_SEED`) screened against the lists given by
 ``--calibrate-on`` (default: UN + OFAC, the benchmark's haystack; only unlabelled non-listed names
 are screened there). ``--dev`` reports a two-fold split of UN entities instead (recall at 1 % false
