@@ -2,9 +2,12 @@
 
     python benchmarks/realtime_compute.py --workdir .bench-work/s4A            # a prepared realtime.py workdir
     python benchmarks/realtime_compute.py --workdir .bench-work/s4A --batches 200 --warm 5000   # CI size
+    python benchmarks/realtime_compute.py --rows 5000 --warm 2000 --batches 50  # prepares its own small workdir
 
 Reads the workdir that ``benchmarks/realtime.py`` prepared (its ``prep.json``, ``replay.csv`` and the
-workspace's current model), turns the world's held-out payments into normalised records exactly as
+workspace's current model; a workdir without ``prep.json`` is prepared first by that benchmark's
+``prepare``: a ``--rows`` world, its history ingested and a model trained, held-out payments for the
+run), turns the world's held-out payments into normalised records exactly as
 the service's fast path does (``filiere.realtime.schemas.fast_records``), on the benchmark's clock
 (one payment every ``gap_us`` of event time), and runs what the service's compute thread runs per
 micro-batch of 100 (``Scorer``, ``OnlineFeatures.step_many``, ``propagate_many``, the booster,
@@ -49,16 +52,21 @@ def main() -> None:
     from filiere.realtime.features import OnlineFeatures
     from filiere.realtime.service import Scorer
     from filiere.scoring.model import load_current_model
-    from realtime import read_replay  # type: ignore[import-not-found]
+    from realtime import prepare, read_replay  # type: ignore[import-not-found]
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workdir", type=Path, required=True, help="a workdir benchmarks/realtime.py prepared")
+    ap.add_argument("--workdir", type=Path, default=Path(".bench-work/realtime-compute"),
+                    help="a workdir benchmarks/realtime.py prepared (prepared here when it has no prep.json)")  # fmt: skip
+    ap.add_argument("--rows", type=int, default=20_000, help="history rows of the world, when preparing")
+    ap.add_argument("--seed", type=int, default=7, help="world seed, when preparing")
     ap.add_argument("--warm", type=int, default=40_500, help="records before the timed batches")
     ap.add_argument("--batches", type=int, default=2_000, help="timed micro-batches")
     ap.add_argument("--per", type=int, default=100, help="records per micro-batch")
     ap.add_argument("--repeat", type=int, default=1, help="timed passes (fresh state each)")
     a = ap.parse_args()
 
+    if not (a.workdir / "prep.json").exists():
+        prepare(a.workdir, a.rows, a.seed, a.warm + a.batches * a.per)
     prep = json.loads((a.workdir / "prep.json").read_text())
     replay = read_replay(a.workdir / "replay.csv")
     settings = load_settings(Path(prep["ws"]))

@@ -502,8 +502,9 @@ class OnlineFeatures:
         self_tx = np.fromiter(map(eq, src, dst), dtype=np.float64, count=n)
         cash = np.fromiter(map(self._cash.__contains__, fmts), dtype=np.int64, count=n)
         # integer ids once per micro-batch: account slots, then pairs keyed by the two slots
-        s_idx = np.array(self.accounts.slots(src), dtype=np.int64)
-        r_idx = np.array(self.accounts.slots(dst), dtype=np.int64)
+        # (senders then receivers in one lookup: new accounts take rows in the order of two calls)
+        sr_idx = np.array(self.accounts.slots(src + dst), dtype=np.int64)
+        s_idx, r_idx = sr_idx[:n], sr_idx[n:]
         p_idx = self.pairs.slots((s_idx << 32) | r_idx)  # compiled table, no GIL held
         rp_idx = self.pairs.lookup((r_idx << 32) | s_idx)
         # effective time: never earlier than the previous transaction
