@@ -13,7 +13,8 @@ the service's fast path does (``filiere.realtime.schemas.fast_records``), on the
 micro-batch of 100 (``Scorer``, ``OnlineFeatures.step_many``, ``propagate_many``, the booster,
 TreeSHAP for the rows over the threshold) — no HTTP, no log, no store. ``--warm`` records go through
 first (the benchmark's warm-up and single phases), then ``--batches`` batches are timed.
-Reports process CPU time per transaction, split by step, and a checksum of the features and scores
+Reports process CPU time per transaction, split by step, the part of it that holds the GIL (all
+but the time inside the compiled kernels that release it), and a checksum of the features and scores
 (equal checksums: same results). Run it with ``PYTHONPATH`` pointing at another checkout's ``src``
 to compare code versions on the same data.
 """
@@ -44,6 +45,35 @@ def _records(replay: list[dict[str, Any]], start_us: int, gap_us: int, n: int, o
     return recs
 
 
+def _time_nogil_kernels() -> dict[str, int]:
+    """Wrap the compiled kernels that release the GIL (numba ``nogil=True``) the compute stage calls,
+    adding each call's thread CPU time (ns) to the returned dict: the rest of the stage's CPU is
+    what holds the GIL (the kernels' own call overhead, a few µs a call, is counted as no-GIL)."""
+    import importlib
+
+    spent: dict[str, int] = {}
+    for mod_name, names in (
+        ("filiere.graph.kernels", ("process_new",)),
+        ("filiere.realtime.features", ("_history_kernel", "_propagate_kernel", "_int_slots", "_int_forget")),
+        ("filiere.realtime.trees", ("_raw_scores", "_contribs")),
+    ):
+        mod = importlib.import_module(mod_name)
+        for name in names:
+            fn = getattr(mod, name, None)
+            if fn is None or not getattr(fn, "targetoptions", {}).get("nogil"):
+                continue
+
+            def timed(*args: Any, _fn: Any = fn, _name: str = name) -> Any:
+                t = time.thread_time_ns()
+                try:
+                    return _fn(*args)
+                finally:
+                    spent[_name] = spent.get(_name, 0) + time.thread_time_ns() - t
+
+            setattr(mod, name, timed)
+    return spent
+
+
 def main() -> None:
     import sys
 
@@ -64,6 +94,7 @@ def main() -> None:
     ap.add_argument("--per", type=int, default=100, help="records per micro-batch")
     ap.add_argument("--repeat", type=int, default=1, help="timed passes (fresh state each)")
     a = ap.parse_args()
+    nogil = _time_nogil_kernels()
 
     if not (a.workdir / "prep.json").exists():
         prepare(a.workdir, a.rows, a.seed, a.warm + a.batches * a.per)
@@ -94,6 +125,7 @@ def main() -> None:
         t_step = t_prop = t_score = t_explain = 0.0
         alerts = 0
         check = 0.0
+        nogil.clear()
         c0 = time.process_time()
         for b in batches:
             t0 = time.process_time()
@@ -115,16 +147,21 @@ def main() -> None:
             check += float(np.nansum(F)) + float(s.sum())
         total = time.process_time() - c0
         n = len(timed)
-        rows.append((rep, n, total / n * 1e6, t_step / n * 1e6, t_prop / n * 1e6, t_score / n * 1e6,
-                     t_explain / n * 1e6, alerts, check))  # fmt: skip
+        free = sum(nogil.values()) / 1e9
+        rows.append((rep, n, total / n * 1e6, (total - free) / n * 1e6, t_step / n * 1e6, t_prop / n * 1e6,
+                     t_score / n * 1e6, t_explain / n * 1e6, alerts, check))  # fmt: skip
 
     print(f"workdir {a.workdir}: {len(warm):,} warm-up records, then {len(batches):,} batches of {a.per}; "
           f"event time {gap / 1e6:.1f} s per payment; model {prep.get('model')}")  # fmt: skip
     print()
-    print("| pass | tx | CPU µs/tx | step_many | propagate + stage 1 | stage 2 | TreeSHAP | alerts | checksum |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for rep, n, tot, st, pr, sc, ex, al, ck in rows:
-        print(f"| {rep} | {n:,} | {tot:.1f} | {st:.1f} | {pr:.1f} | {sc:.1f} | {ex:.1f} | {al} | {ck:.6e} |")
+    print("| pass | tx | CPU µs/tx | GIL held µs/tx | step_many | propagate + stage 1 | stage 2 | TreeSHAP "
+          "| alerts | checksum |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for rep, n, tot, gil, st, pr, sc, ex, al, ck in rows:
+        print(f"| {rep} | {n:,} | {tot:.1f} | {gil:.1f} | {st:.1f} | {pr:.1f} | {sc:.1f} | {ex:.1f} | {al} "
+              f"| {ck:.6e} |")  # fmt: skip
+    print()
+    print("GIL held: the CPU time outside the compiled kernels that release the GIL (numba nogil=True)")
 
 
 if __name__ == "__main__":

@@ -61,11 +61,26 @@ def _raw_scores(
         total = 0.0
         for t in range(roots.shape[0]):
             node = roots[t]
-            while node >= 0:
-                if _go_left(X[i, feature[node]], node, threshold, flags, cat_off, cats):
-                    node = left[node]
+            while node >= 0:  # _go_left written out: inlined, it made this loop 3x slower
+                fval = X[i, feature[node]]
+                fl = flags[node]
+                if fl & 8:  # categorical: left when the integer value is in the node's set
+                    go_left = False
+                    if not np.isnan(fval) and fval >= 0:
+                        iv = int(fval)
+                        for k in range(cat_off[node], cat_off[node + 1]):
+                            if cats[k] == iv:
+                                go_left = True
+                                break
                 else:
-                    node = right[node]
+                    missing = fl & 3
+                    if np.isnan(fval) and missing != 2:
+                        fval = 0.0
+                    if (missing == 1 and abs(fval) <= _K_ZERO) or (missing == 2 and np.isnan(fval)):
+                        go_left = (fl & 4) != 0
+                    else:
+                        go_left = fval <= threshold[node]
+                node = left[node] if go_left else right[node]
             total += leaf_value[-node - 1]
         out[i] = total
 
