@@ -567,9 +567,7 @@ class StreamingEngine:
             uv = np.array(slots, dtype=np.int64)
         seg_ts = np.ascontiguousarray(ts[start:stop])
         # latest time of each account (times never decrease: the last occurrence is the latest)
-        rev = uv[::-1]
-        uniq, first = np.unique(rev, return_index=True)
-        self._last[uniq] = np.repeat(seg_ts, 2)[::-1][first]
+        kn.set_last(self._last, uv, seg_ts)
         bget = self._banks.get
         bl = list(map(bget, banks[start:stop].tolist() if isinstance(banks, np.ndarray) else banks[start:stop]))
         if None in bl:

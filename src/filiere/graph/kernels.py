@@ -722,3 +722,11 @@ def process_new(
         Ef[sl] = amount[k]
         _edge(Ei, Ef, A, B, S, G, Pi, Pf, out, k, g, scr)
     return k1
+
+
+@njit(cache=True)
+def set_last(last: np.ndarray, uv: np.ndarray, ts: np.ndarray) -> None:
+    """``last[uv[j]] = ts[j // 2]`` in order (``uv`` interleaves each row's two endpoints): each
+    account's latest time, the later row winning (times never decrease). Short: the GIL is kept."""
+    for j in range(uv.shape[0]):
+        last[uv[j]] = ts[j >> 1]
