@@ -66,7 +66,7 @@ def _bank_id(bank: str) -> float:
         return float("nan")
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _history_kernel(
     acc: np.ndarray,
     pairs: np.ndarray,
@@ -117,7 +117,7 @@ def _history_kernel(
         pairs[p, 1] = t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _propagate_kernel(
     acc: np.ndarray,
     s_idx: np.ndarray,
@@ -240,7 +240,7 @@ def _find(tk: np.ndarray, key: int) -> int:
         c = (c + 1) & mask
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _int_slots(
     keys: np.ndarray, out: np.ndarray, tk: np.ndarray, tr: np.ndarray, keyarr: np.ndarray, free: np.ndarray,
     meta: np.ndarray, insert: bool,
@@ -273,7 +273,7 @@ def _int_slots(
         out[i] = row
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _int_forget(rows: np.ndarray, tk: np.ndarray, keyarr: np.ndarray, free: np.ndarray, meta: np.ndarray) -> None:
     for row in rows:
         key = keyarr[row]
@@ -302,7 +302,7 @@ def _int_rehash(keyarr: np.ndarray, held: int, tk: np.ndarray, tr: np.ndarray) -
 
 class _IntSlots:
     """:class:`_Slots` for non-negative integer keys, the key → row table compiled (open addressing,
-    linear probing): a micro-batch's lookups and new rows in one call with no GIL held, the same rows
+    linear probing): a micro-batch's lookups and new rows in one compiled call, the same rows
     as :class:`_Slots` gives (tested)."""
 
     def __init__(self, fresh: np.ndarray, capacity: int = 1024) -> None:
@@ -505,7 +505,7 @@ class OnlineFeatures:
         # (senders then receivers in one lookup: new accounts take rows in the order of two calls)
         sr_idx = np.array(self.accounts.slots(src + dst), dtype=np.int64)
         s_idx, r_idx = sr_idx[:n], sr_idx[n:]
-        p_idx = self.pairs.slots((s_idx << 32) | r_idx)  # compiled table, no GIL held
+        p_idx = self.pairs.slots((s_idx << 32) | r_idx)  # compiled table, one call
         rp_idx = self.pairs.lookup((r_idx << 32) | s_idx)
         # effective time: never earlier than the previous transaction
         if self.last_ts is not None:

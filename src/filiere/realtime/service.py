@@ -166,7 +166,7 @@ class Scorer:
         """The model's top positive contributions (TreeSHAP) of each row of ``X``, as
         ``model.explain_matrix`` gives them, computed on one thread by the compiled trees
         (:meth:`CompiledBooster.contrib`, the same numbers as LightGBM's ``pred_contrib`` without its
-        per-call Python overhead; no GIL held); LightGBM's own on one thread when not compiled (its
+        per-call Python overhead); LightGBM's own on one thread when not compiled (its
         OpenMP threads cost 7–8 ms CPU per call for a few rows on a busy 2-core machine)."""
         from filiere.scoring.model import Contribution
 

@@ -43,7 +43,7 @@ def _go_left(fval: float, node: int, threshold: np.ndarray, flags: np.ndarray, c
     return bool(fval <= threshold[node])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _raw_scores(
     X: np.ndarray,
     roots: np.ndarray,
@@ -202,7 +202,7 @@ def _shap_tree(
         top += 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # short: GIL kept (re-taking it after a nogil call can wait up to 5 ms)
 def _contribs(
     X: np.ndarray,
     roots: np.ndarray,
