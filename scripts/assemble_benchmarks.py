@@ -33,12 +33,12 @@ CI runs each benchmark at a small size (`tests/test_benchmarks_smoke.py`) so the
 | detection | F1 ≥ 0.80 on amlworld-hi (5M) | 0.808 (5M, report seed; peers below AMLworld figures) | narrowly |
 | detection | F1 ≥ GFP+LGBM + 5 points, hi and li | 5M: 0.808 vs 0.325 (hi), 0.735 vs 0.237 (li) | yes |
 | detection | 5M end to end ≤ 5 min on 2 cores | 248.6 s (quiet), 392 CPU-s, 10.6 GB | yes |
-| screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.683 UN / 0.693 OFAC at 0.80 % | **no** |
-| screening | top-1 ≥ 0.85 | 0.822 UN / 0.821 OFAC | **no** |
-| screening | ≥ 2,000 queries/s, index ≤ 10 s | 2,771 q/s (1 process, quiet), 4,200 (2), index 2.79 s | yes |
-| real-time | ≥ 2,000 single tx/s with p99 ≤ 35 ms | 2,045–2,302 tx/s, p99 18–21 ms (quiet) | yes |
-| real-time | ≥ 20,000 tx/s in batches of 100 | 13,700–14,200 tx/s (88–100 µs server CPU/tx) | **no** |
-| real-time | nothing acknowledged lost after SIGKILL | 27,600 acked, 0 lost, restart 5.8 s | yes |
+| screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.717 UN / 0.730 OFAC at 1 % (0.690 / 0.699 at 0.7) | no |
+| screening | top-1 ≥ 0.85 | 0.832 UN / 0.827 OFAC (logic-v2: 0.828 / 0.801) | **no** |
+| screening | ≥ 2,000 queries/s, index ≤ 10 s | 3,939 q/s (1 process, quiet), 4,221 (2), index 2.90 s | yes |
+| real-time | ≥ 2,000 single tx/s with p99 ≤ 35 ms | 2,253–2,693 tx/s, p99 12.8–16.6 ms (quiet) | yes |
+| real-time | ≥ 20,000 tx/s in batches of 100 | 22,377–23,451 tx/s (75–97 µs server CPU/tx, quiet) | yes |
+| real-time | nothing acknowledged lost after SIGKILL | 24,980 acked, 0 lost, restart 5.9 s | yes |
 
 """
 
