@@ -22,6 +22,7 @@ CASES = {
     "detection": ["--rows", "30000", "--seeds", "1,2", "--templates", "amlworld-hi", "--no-gfp"],
     "screening": ["--rows", "60", "--fp-names", "100", "--no-peer"],
     "realtime": ["--rows", "3000", "--single", "300", "--batches", "5", "--seconds", "5", "--no-fault"],
+    "realtime_compute": ["--rows", "3000", "--warm", "1000", "--batches", "20"],
     "art": ["--rows", "10", "--no-images"],
     "tbml": ["--rows", "5000"],
     "crypto_trace": ["--edges", "20000", "--schemes", "3"],
@@ -34,8 +35,9 @@ def test_benchmark_runs_small(name: str, tmp_path: Path, shared_data: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("FILIERE_")}
     env["FILIERE_SHARED_DATA"] = str(shared_data)
     env["TMPDIR"] = str(tmp_path)
+    args = [*CASES[name], *(["--workdir", str(tmp_path / "work")] if name == "realtime_compute" else [])]
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *CASES[name]],
+        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
