@@ -170,6 +170,40 @@ def print_stages(results: list[dict[str, Any]]) -> None:
         print(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
 
 
+def print_by_pattern(results: list[dict[str, Any]]) -> None:
+    """Per pattern type (test fifth): positives, model recall, rules recall, model ∪ rules; then the
+    rules' load (flagged rows per 10,000, precision, rows the model did not flag)."""
+
+    def f(v: Any) -> str:
+        return "—" if v is None else f"{v:.2f}"
+
+    print("| world | pattern | test + | model | TF rules | model ∪ TF rules | rules that fired (rows) |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for r in results:
+        w = f"{r['template']} s{r['seed']}"
+        for t, n in sorted((r.get("positives_by_pattern") or {}).items()):
+            fired = r.get("rules_fired_by_pattern", {}).get(t, {})
+            who = ", ".join(f"{k.removeprefix('rule_')} {v}" for k, v in sorted(fired.items(), key=lambda kv: -kv[1]))
+            print(
+                f"| {w} | {t} | {n} | {f(r['recall_by_pattern'].get(t))} | "
+                f"{f(r['rules_recall_by_pattern'].get(t))} | {f(r['union_recall_by_pattern'].get(t))} | {who} |"
+            )
+        print(
+            f"| {w} | **all test positives** | {r['positives_test']} | {f(r['recall'])} | | "
+            f"{f(r.get('union_recall'))} | TF rules add {r.get('tf_rules_extra_per_10k')} rows per 10k "
+            f"(precision {f(r.get('tf_rules_extra_precision'))}); union precision {f(r.get('union_precision'))} |"
+        )
+    print()
+    print("| world | rule | vector | flagged / 10k test rows | precision | not flagged by the model / 10k |")
+    print("|---|---|---|---:|---:|---:|")
+    for r in results:
+        for k, v in sorted((r.get("rule_load") or {}).items()):
+            print(
+                f"| {r['template']} s{r['seed']} | {k.removeprefix('rule_')} | {v['vector']} | {v['per_10k']} | "
+                f"{f(v['precision'])} | {v['extra_per_10k']} |"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5_000_000)
@@ -208,6 +242,18 @@ def main() -> None:
         help="keep each world's feature table in <world>/features.parquet and reuse it (compare model "
         "settings without recomputing features; the stage table then shows training only)",
     )
+    ap.add_argument(
+        "--shared-data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data",
+        help="shared data folder (its crypto/ tag packs feed the crypto-tagged-address rule; ignored if missing)",
+    )
+    ap.add_argument(
+        "--by-pattern",
+        action="store_true",
+        help="also print, per pattern type, the model's recall, the terrorist-financing rules' recall "
+        "(vectors npo, cell, cyber, crowdfunding), model ∪ rules, and each rule's load on the test fifth",
+    )
     args = ap.parse_args()
 
     from filiere.scenario import generate
@@ -233,7 +279,13 @@ def main() -> None:
             t0 = time.perf_counter()
             cache = d / "features.parquet" if args.feature_cache else None
             r = evaluate_file(
-                d / "transactions.csv", "amlworld", out_dir=d, baseline=False, config=cfg, feature_cache=cache
+                d / "transactions.csv",
+                "amlworld",
+                out_dir=d,
+                baseline=False,
+                config=cfg,
+                feature_cache=cache,
+                shared_data=args.shared_data if args.shared_data.exists() else None,
             )
             e2e = time.perf_counter() - t0
             cpu = _cpu_seconds() - cpu0
@@ -256,6 +308,20 @@ def main() -> None:
                 "load_avg_start": load_start,
                 "load_avg_end": os.getloadavg()[0],
                 "recall_by_pattern": r.get("recall_by_pattern"),
+                **{
+                    k: r.get(k)
+                    for k in (
+                        "rules_recall_by_pattern",
+                        "union_recall_by_pattern",
+                        "positives_by_pattern",
+                        "rules_fired_by_pattern",
+                        "rule_load",
+                        "union_recall",
+                        "union_precision",
+                        "tf_rules_extra_per_10k",
+                        "tf_rules_extra_precision",
+                    )
+                },
                 "positives_typed": r.get("positives_typed"),
                 "positives_untyped": r.get("positives_untyped"),
                 "timings": r["timings"],
@@ -271,6 +337,9 @@ def main() -> None:
         return
     if args.stages:
         print_stages(results)
+        print()
+    if args.by_pattern:
+        print_by_pattern(results)
         print()
     cols = ["template", "seed", "role", "rows", "test +", "filiere F1", "PR-AUC", "untyped rec.", "typed rec."]
     cols += ["GFP+LGBM F1", "raw LGBM F1", "e2e s"]

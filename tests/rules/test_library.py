@@ -83,6 +83,26 @@ def crypto(address: str) -> ContextInputs:
     return ContextInputs(tx(rows), tagged_addresses=tagged)
 
 
+def crypto_from_tagged(address: str) -> ContextInputs:
+    """A tagged address pays on: the first hop of a peel chain out of a ransom address."""
+    rows = [{"src": f"btc:{address}", "dst": "btc:1Next", "amount": 0.5, "currency": "XBT", "fmt": "Bitcoin"}]
+    tagged = pa.table({"address": ["1BadAddr"], "tag": ["ransomware"]})
+    return ContextInputs(tx(rows), tagged_addresses=tagged)
+
+
+def peel_hop(forward_btc: float, *, exchange: bool = False, hours: float = 2.0) -> ContextInputs:
+    """btc:H receives 1 BTC (~60,000 USD), peels 0.15 off, forwards ``forward_btc`` to the next hop."""
+    btc = {"currency": "XBT", "fmt": "Bitcoin"}
+    rows: list[dict[str, Any]] = [
+        {"src": "btc:PREV", "dst": "btc:H", "amount": 1.0, "h": 0, **btc},
+        {"src": "btc:H", "dst": "btc:PEEL", "amount": 0.15, "h": hours, **btc},
+        {"src": "btc:H", "dst": "btc:NEXT", "amount": forward_btc, "h": hours + 0.2, **btc},
+    ]
+    acc = accounts([{"account_id": "btc:H", "kind": "crypto", "owner": "p-h"}])
+    par = parties([{"party_id": "p-h", "entity_type": "exchange" if exchange else None}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par)
+
+
 def loan_travel(with_cash_out: bool) -> ContextInputs:
     rows: list[dict[str, Any]] = [
         {"src": "1:LENDER", "dst": "1:L", "amount": 5000, "h": 0, "properties": '{"purpose": "loan"}'}
@@ -137,6 +157,7 @@ CASES: dict[str, tuple[ContextInputs, ContextInputs]] = {
     "npo-new-large-deposit": (npo(10, 20000), npo(200, 20000)),
     "npo-high-risk-transfer": (npo_transfer("ml"), npo_transfer("be")),
     "crypto-tagged-address": (crypto("1BadAddr"), crypto("1CleanAddr")),
+    "crypto-peel-chain": (peel_hop(0.845), peel_hop(0.30)),
     "loan-cashout-travel": (loan_travel(True), loan_travel(False)),
     "loan-cash-out": (loan_cash(4000), loan_cash(1000)),
     "wallets-sharing-phone": (shared_phone(3), shared_phone(1)),
@@ -163,3 +184,19 @@ def test_structuring_fires_from_the_third_deposit_only() -> None:
 
 def test_pass_through_fires_on_the_outgoing_transfer() -> None:
     assert fired("pass-through", pass_through(23600)) == {"t2"}
+
+
+def test_crypto_tagged_fires_on_payments_out_of_a_tagged_address() -> None:
+    assert fired("crypto-tagged-address", crypto_from_tagged("1BadAddr")) == {"t0"}
+    assert not fired("crypto-tagged-address", crypto_from_tagged("1CleanAddr"))
+
+
+def test_peel_chain_fires_on_the_forward_not_the_peel() -> None:
+    # the peel alone (0.15 of 1 BTC) is no pass-through; the forward of the rest completes it
+    assert fired("crypto-peel-chain", peel_hop(0.845)) == {"t2"}
+
+
+def test_peel_chain_near_misses() -> None:
+    assert not fired("crypto-peel-chain", peel_hop(0.845, exchange=True)), "exchanges pass coins on all day"
+    assert not fired("crypto-peel-chain", peel_hop(0.845, hours=30.0)), "outside the 24 h window"
+    assert not fired("crypto-peel-chain", peel_hop(1.2)), "pays out more than it received in the window"
