@@ -77,6 +77,19 @@ def npo_transfer(country: str) -> ContextInputs:
     return ContextInputs(tx(rows), accounts=acc, parties=par, high_risk_countries=GLOBALS["high_risk_countries"])
 
 
+def npo_conduit(paid_out: float, *, entity_type: str = "npo", days_later: float = 2.0) -> ContextInputs:
+    """A charity receives 40,000 and pays two recipients ``paid_out`` each ``days_later`` days after."""
+    rows: list[dict[str, Any]] = [
+        {"src": "1:D0", "dst": "1:N", "amount": 60, "h": 0},
+        {"src": "1:FIN", "dst": "1:N", "amount": 40000, "h": 1},
+        {"src": "1:N", "dst": "7:R1", "amount": paid_out, "h": 1 + days_later * 24},
+        {"src": "1:N", "dst": "7:R2", "amount": paid_out, "h": 2 + days_later * 24},
+    ]
+    acc = accounts([{"account_id": "1:N", "owner": "p-npo"}])
+    par = parties([{"party_id": "p-npo", "schema": "Organization", "entity_type": entity_type, "country": "fr"}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par)
+
+
 def crypto(address: str) -> ContextInputs:
     rows = [{"src": "1:C", "dst": f"btc:{address}", "amount": 0.5, "currency": "XBT", "fmt": "Bitcoin"}]
     tagged = pa.table({"address": ["1BadAddr"], "tag": ["ransomware"]})
@@ -156,6 +169,7 @@ CASES: dict[str, tuple[ContextInputs, ContextInputs]] = {
     "fan-out": (fan(16, "out"), fan(4, "out")),
     "npo-new-large-deposit": (npo(10, 20000), npo(200, 20000)),
     "npo-high-risk-transfer": (npo_transfer("ml"), npo_transfer("be")),
+    "npo-pass-through": (npo_conduit(19500), npo_conduit(6000)),
     "crypto-tagged-address": (crypto("1BadAddr"), crypto("1CleanAddr")),
     "crypto-peel-chain": (peel_hop(0.845), peel_hop(0.30)),
     "loan-cashout-travel": (loan_travel(True), loan_travel(False)),
@@ -200,3 +214,26 @@ def test_peel_chain_near_misses() -> None:
     assert not fired("crypto-peel-chain", peel_hop(0.845, exchange=True)), "exchanges pass coins on all day"
     assert not fired("crypto-peel-chain", peel_hop(0.845, hours=30.0)), "outside the 24 h window"
     assert not fired("crypto-peel-chain", peel_hop(1.2)), "pays out more than it received in the window"
+
+
+def test_npo_pass_through_fires_once_most_of_the_deposit_is_gone() -> None:
+    # the first transfer (19,500 of 40,060) is under half; the second takes it over half
+    assert fired("npo-pass-through", npo_conduit(19500)) == {"t3"}
+    assert not fired("npo-pass-through", npo_conduit(19500, entity_type="company")), "only non-profits"
+    assert not fired("npo-pass-through", npo_conduit(19500, days_later=9)), "paid out after the 7-day window"
+
+
+def loan_then_cash(loan: float, cash: list[float]) -> ContextInputs:
+    rows: list[dict[str, Any]] = [{"src": "1:LND", "dst": "1:L", "amount": loan, "h": 0, "fmt": "ACH"}]
+    rows += [{"src": "1:L", "dst": "1:AGENT", "amount": c, "fmt": "Cash", "h": 24 + 24 * i} for i, c in enumerate(cash)]
+    acc = accounts([{"account_id": "1:LND", "owner": "bank-x"}])
+    par = parties([{"party_id": "bank-x", "schema": "Company", "entity_type": "lender"}])
+    return ContextInputs(tx(rows), accounts=acc, parties=par)
+
+
+def test_loan_cash_out_needs_one_large_withdrawal_of_a_real_loan() -> None:
+    assert fired("loan-cash-out", loan_then_cash(5000, [200, 1500])) == {"t2"}
+    # ten cash payments of 200 (2,000 in all, 40% of the loan): everyday spending, not a cash-out
+    assert not fired("loan-cash-out", loan_then_cash(5000, [200] * 10))
+    # a micro-loan withdrawn in full
+    assert not fired("loan-cash-out", loan_then_cash(800, [800]))
