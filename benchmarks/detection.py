@@ -170,12 +170,93 @@ def print_stages(results: list[dict[str, Any]]) -> None:
         print(f"| {label} | " + " | ".join(fn(r) for r in results) + " |")
 
 
+def rules_whole_world(path: Path, shared_data: Path | None, vectors: tuple[str, ...]) -> None:
+    """The rule library alone on the whole world (rules need no training): per pattern type, its rows
+    and accounts, the share of its rows a rule of ``vectors`` fired on (*trigger*) and the share listed
+    in one of their alerts (*in an alert*: the events the rule looked at, which the analyst reads); then
+    per rule, its alerts, the alerts holding a laundering row, and the flagged clean rows."""
+    import duckdb
+
+    from filiere.rules import load_global_params, load_rules
+    from filiere.rules.engine import run_rules
+    from filiere.scoring.evaluate import (
+        context_for_file,
+        find_beside,
+        pattern_types_for_positives,
+        read_pattern_rows,
+    )
+
+    inputs = context_for_file(path, "amlworld", shared_data)
+    tx = inputs.transactions
+    patterns = find_beside(path, ("patterns.txt", "*_Patterns.txt"))
+    if patterns is None:
+        print(f"{path}: no patterns.txt beside it")
+        return
+    header = path.open(encoding="utf-8").readline().strip()
+    types = pattern_types_for_positives(tx, read_pattern_rows(patterns, header))
+    rules = load_rules()
+    run = run_rules(rules, inputs, global_params=load_global_params())
+    chosen = [r.id for r in rules if r.vector in vectors and r.id not in run.skipped]
+    con = duckdb.connect()
+    try:
+        y = pc.fill_null(tx.column("is_laundering"), False)
+        con.register("t", pa.table({"tx_id": tx.column("tx_id"), "y": y, "typ": types}))
+        con.register(
+            "acc", pa.table({"tx_id": tx.column("tx_id"), "a": tx.column("from_account"), "b": tx.column("to_account")})
+        )
+        hits = run.hits.select(["rule_id", "tx_id"])
+        con.register("h", hits.filter(pc.is_in(hits.column("rule_id"), pa.array(chosen))))
+        al = run.alerts.select(["rule_id", "group_key", "first_ts", "tx_ids"])
+        con.register("al", al.filter(pc.is_in(al.column("rule_id"), pa.array(chosen))))
+        rows = con.execute(
+            """
+            WITH trig AS (SELECT DISTINCT tx_id FROM h),
+            mem AS (SELECT DISTINCT unnest(tx_ids) AS tx_id FROM al),
+            accs AS (SELECT typ, count(DISTINCT x) AS n FROM (
+                SELECT typ, a AS x FROM t JOIN acc USING (tx_id) WHERE typ IS NOT NULL
+                UNION ALL SELECT typ, b FROM t JOIN acc USING (tx_id) WHERE typ IS NOT NULL) GROUP BY typ)
+            SELECT typ, count(*) AS n, any_value(accs.n) AS accounts, count(trig.tx_id) AS trig, count(mem.tx_id) AS mem
+            FROM t LEFT JOIN trig USING (tx_id) LEFT JOIN mem USING (tx_id) JOIN accs USING (typ)
+            WHERE typ IS NOT NULL GROUP BY typ ORDER BY typ
+            """
+        ).fetchall()
+        per_rule = con.execute(
+            """
+            WITH u AS (SELECT rule_id, group_key, first_ts, unnest(tx_ids) AS tx_id FROM al),
+            a AS (SELECT rule_id, count(DISTINCT (group_key, first_ts)) AS alerts,
+                         count(DISTINCT (group_key, first_ts)) FILTER (WHERE t.y) AS alerts_true
+                  FROM u LEFT JOIN t USING (tx_id) GROUP BY rule_id),
+            f AS (SELECT rule_id, count(*) FILTER (WHERE NOT t.y) AS clean_rows, count(*) FILTER (WHERE t.y) AS true_rows
+                  FROM (SELECT DISTINCT rule_id, tx_id FROM h) JOIN t USING (tx_id) GROUP BY rule_id)
+            SELECT rule_id, coalesce(alerts, 0), coalesce(alerts_true, 0), coalesce(true_rows, 0), coalesce(clean_rows, 0)
+            FROM f FULL JOIN a USING (rule_id) ORDER BY rule_id
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    n = tx.num_rows
+    print(
+        f"**{path.parent.name}** ({n:,} rows; rules of vectors {', '.join(vectors)}; skipped: {run.skipped or 'none'})"
+    )
+    print()
+    print("| pattern | rows | accounts | rule fired on the row | row in a rule's alert |")
+    print("|---|---:|---:|---:|---:|")
+    for typ, k, accounts, trig, mem in rows:
+        print(f"| {typ} | {k} | {accounts} | {trig} ({trig / k:.2f}) | {mem} ({mem / k:.2f}) |")
+    print()
+    print("| rule | alerts | alerts holding laundering | laundering rows flagged | clean rows flagged (per 10k) |")
+    print("|---|---:|---:|---:|---:|")
+    for rid, alerts, alerts_true, true_rows, clean_rows in per_rule:
+        print(f"| {rid} | {alerts} | {alerts_true} | {true_rows} | {clean_rows} ({clean_rows * 10_000 / n:.2f}) |")
+    print()
+
+
 def print_by_pattern(results: list[dict[str, Any]]) -> None:
     """Per pattern type (test fifth): positives, model recall, rules recall, model ∪ rules; then the
     rules' load (flagged rows per 10,000, precision, rows the model did not flag)."""
 
     def f(v: Any) -> str:
-        return "—" if v is None else f"{v:.2f}"
+        return "—" if v is None else f"{v:.3g}"
 
     print("| world | pattern | test + | model | TF rules | model ∪ TF rules | rules that fired (rows) |")
     print("|---|---|---:|---:|---:|---:|---|")
@@ -254,6 +335,12 @@ def main() -> None:
         help="also print, per pattern type, the model's recall, the terrorist-financing rules' recall "
         "(vectors npo, cell, cyber, crowdfunding), model ∪ rules, and each rule's load on the test fifth",
     )
+    ap.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="no model: run the rule library on each whole world and print, per pattern type, the share "
+        "of its rows the terrorist-financing rules fire on or list in an alert, and each rule's alerts",
+    )
     args = ap.parse_args()
 
     from filiere.scenario import generate
@@ -274,6 +361,12 @@ def main() -> None:
             d = work / f"{template}-{args.rows}-{seed}"
             if not (d / "transactions.csv").exists():
                 generate(template, args.rows, seed, d)
+            if args.rules_only:
+                from filiere.scoring.evaluate import TF_VECTORS
+
+                shared = args.shared_data if args.shared_data.exists() else None
+                rules_whole_world(d / "transactions.csv", shared, TF_VECTORS)
+                continue
             load_start = os.getloadavg()[0]
             cpu0 = _cpu_seconds()
             t0 = time.perf_counter()
@@ -332,6 +425,8 @@ def main() -> None:
                 row.update(peer_baseline(d / "transactions.csv", d, args.gfp_batch))
             results.append(row)
             print(json.dumps(row, default=str), file=sys.stderr)
+    if args.rules_only:
+        return
     if args.json:
         print(json.dumps(results, default=str))
         return
