@@ -125,7 +125,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("pattern types (patterns.txt)", ("pattern_types_s",)),
     ("account history (side by side with the next two)", ("history_s",)),
     ("pattern engine (side by side)", ("patterns_s",)),
-    ("rules (15, shared scans) + flags (side by side)", ("rules_s",)),
+    ("rules (library, shared scans) + flags (side by side)", ("rules_s",)),
     ("features: history, patterns, rules together, wall", ("features_wall_s",)),
     ("train: first stage, out-of-fold and full boosters side by side", ("fit_stage1_oof_s", "fit_stage1_s")),
     ("train: scoring", ("fit_predict_s",)),
