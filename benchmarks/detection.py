@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,7 @@ def print_stages(results: list[dict[str, Any]]) -> None:
             v = [tm[k] for k in keys if k in tm]
             cells.append(f"{sum(v):.1f}" if v else "—")
         print(f"| {label} | " + " | ".join(cells) + " |")
-    rows = [
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("**end to end (wall s)**", lambda r: f"**{r['e2e_seconds']:.1f}**"),
         ("CPU seconds (user + sys)", lambda r: f"{r['cpu_seconds']:.1f}"),
         ("peak memory (GB, RSS)", lambda r: f"{r['peak_rss_gb']:.2f}"),
