@@ -31,7 +31,7 @@ CI runs each benchmark at a small size (`tests/test_benchmarks_smoke.py`) so the
 | scenario | 5M-row world, byte-identical by seed | 25–35 s, ~1 GB | yes |
 | patterns | streaming, causal, faster than Snap ML GFP | 16.5× GFP at 1M, 7.8× at 5M | yes |
 | detection | F1 ≥ 0.80 on amlworld-hi (5M) | 0.796 (report seed; 0.808 before session 4's rule changes) | no (edge) |
-| detection | F1 ≥ GFP+LGBM + 5 points, hi and li | 5M: 0.796 vs 0.325 (hi), 0.735 vs 0.237 (li, session 3) | yes |
+| detection | F1 ≥ GFP+LGBM + 5 points, hi and li | 5M: 0.796 vs 0.325 (hi), 0.759 vs 0.237 (li) | yes |
 | detection | 5M end to end ≤ 5 min on 2 cores | 255–279 s (quiet), 420–437 CPU-s, 10–12 GB | yes |
 | screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.717 UN / 0.730 OFAC at 1 % (0.690 / 0.699 at 0.7) | no |
 | screening | top-1 ≥ 0.85 | 0.832 UN / 0.827 OFAC (logic-v2: 0.828 / 0.801) | **no** |
