@@ -36,9 +36,9 @@ CI runs each benchmark at a small size (`tests/test_benchmarks_smoke.py`) so the
 | screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.717 UN / 0.730 OFAC at 1 % (0.690 / 0.699 at 0.7) | no |
 | screening | top-1 ≥ 0.85 | 0.832 UN / 0.827 OFAC (logic-v2: 0.828 / 0.801) | **no** |
 | screening | ≥ 2,000 queries/s, index ≤ 10 s | 3,939 q/s (1 process, quiet), 4,221 (2), index 2.90 s | yes |
-| real-time | ≥ 2,000 single tx/s with p99 ≤ 35 ms | 2,253–2,693 tx/s, p99 12.8–16.6 ms (quiet) | yes |
-| real-time | ≥ 20,000 tx/s in batches of 100 | 22,377–23,451 tx/s (75–97 µs server CPU/tx, quiet) | yes |
-| real-time | nothing acknowledged lost after SIGKILL | 24,980 acked, 0 lost, restart 5.9 s | yes |
+| real-time | ≥ 2,000 single tx/s with p99 ≤ 35 ms | 2,253–2,693 tx/s, p99 12.2–16.6 ms (quiet) | yes |
+| real-time | ≥ 20,000 tx/s in batches of 100 | 21,967–23,451 tx/s (75–97 µs server CPU/tx, quiet) | yes |
+| real-time | nothing acknowledged lost after SIGKILL | 24,980 / 34,280 acked, 0 lost, restart 4.8–5.9 s | yes |
 
 """
 
