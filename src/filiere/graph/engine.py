@@ -360,6 +360,21 @@ class StreamingEngine:
             self._free_rows(np.array(sorted(rows), dtype=np.int64))
         return len(rows)
 
+    def rekey(self, accounts: Mapping[Any, int], banks: Mapping[Any, int]) -> None:
+        """Hold the accounts and banks under new keys (``accounts``, ``banks``: old key → the caller's
+        non-negative integer id), for a caller moving from string keys to its own ids (an old
+        snapshot). Accounts missing from ``accounts`` are held by the engine only — idle, the caller
+        forgot them — and are forgotten here; banks missing from ``banks`` are dropped."""
+        gone = [k for k in self._accounts if k not in accounts]
+        if gone:
+            self.forget(gone)
+        self._keys = [None if k is None else accounts[k] for k in self._keys]
+        self._accounts = {k: i for i, k in enumerate(self._keys) if k is not None}
+        self._ext = np.full(max(accounts.values(), default=0) + 1, -1, dtype=np.int64)
+        for k, i in self._accounts.items():
+            self._ext[k] = i
+        self._banks = {banks[b]: i for b, i in self._banks.items() if b in banks}
+
     def _free_rows(self, rows: np.ndarray) -> None:
         """Free the account slots ``rows`` (ascending): state reset, keys dropped, slots reusable."""
         self._last[rows] = np.iinfo(np.int64).max  # free slots are not found again
@@ -568,12 +583,12 @@ class StreamingEngine:
         seg_ts = np.ascontiguousarray(ts[start:stop])
         # latest time of each account (times never decrease: the last occurrence is the latest)
         kn.set_last(self._last, uv, seg_ts)
-        bget = self._banks.get
-        bl = list(map(bget, banks[start:stop].tolist() if isinstance(banks, np.ndarray) else banks[start:stop]))
+        bkeys = banks[start:stop].tolist() if isinstance(banks, np.ndarray) else banks[start:stop]
+        bl = list(map(self._banks.get, bkeys))
         if None in bl:
             for i, b in enumerate(bl):
                 if b is None:
-                    bl[i] = self._bank(banks[start + i] if isinstance(banks, list) else int(banks[start + i]))
+                    bl[i] = self._bank(bkeys[i])
         b_idx = np.array(bl, dtype=np.int64)
         u = np.ascontiguousarray(uv[0::2])
         v = np.ascontiguousarray(uv[1::2])

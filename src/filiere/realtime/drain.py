@@ -97,23 +97,34 @@ def _insert_new(store: Any, table: str, data: pa.Table, order: str) -> None:
 _RECORD_HEAD = b'{"id":'
 
 
+def _split_array(blob: bytes, head: bytes) -> pa.Array:
+    """The text of each object of ``blob``, orjson's compact JSON array of objects that each begin
+    with the key ``head`` names (``b'{"id":'``), split where one object ends and the next begins.
+
+    Valid when no object nested in them begins with that key: orjson escapes every ``"`` inside a
+    string, so ``,`` + ``head`` occurs only at those boundaries. C-level byte work, no Python object
+    per element; the caller checks the count against what it expects."""
+    parts = blob[1:-1].split(b"," + head)
+    parts[0] = parts[0].removeprefix(head)
+    body = pa.array(parts, pa.binary())
+    return pc.binary_join_element_wise(pa.scalar(head, pa.binary()), body, b"").cast(pa.string())
+
+
 def _json_each(recs: list[dict[str, Any]]) -> pa.Array:
     """The JSON text of each normalised record, as ``orjson.dumps`` of each would give it, from one
     ``orjson.dumps`` of the whole list (one call per record cost ~8x more: 4.2 against 0.5 µs/tx).
 
-    Every record begins with the key ``id`` and none holds a nested object beginning with it, and
-    orjson writes compact JSON in which a ``"`` inside a string is always escaped: so ``,{"id":``
-    occurs in the array exactly where one record ends and the next begins. Anything else (a count
-    that does not match) falls back to one call per record."""
+    Every record begins with the key ``id`` and none holds a nested object beginning with it
+    (:func:`_split_array`). Anything else (a count that does not match) falls back to one call per
+    record."""
     if not recs:
         return pa.array([], pa.string())
     blob = orjson.dumps(recs)
-    parts = blob[1:-1].split(b"," + _RECORD_HEAD)
-    if len(parts) != len(recs) or not parts[0].startswith(_RECORD_HEAD):
-        return pa.array(list(map(orjson.dumps, recs)), pa.binary()).cast(pa.string())
-    parts[0] = parts[0][len(_RECORD_HEAD) :]
-    body = pa.array(parts, pa.binary())
-    return pc.binary_join_element_wise(pa.scalar(_RECORD_HEAD, pa.binary()), body, b"").cast(pa.string())
+    if blob.startswith(b"[" + _RECORD_HEAD):
+        texts = _split_array(blob, _RECORD_HEAD)
+        if len(texts) == len(recs):
+            return texts
+    return pa.array(list(map(orjson.dumps, recs)), pa.binary()).cast(pa.string())
 
 
 def _tables(batch: Sequence[dict[str, Any]]) -> tuple[pa.Table, pa.Table, list[tuple[Any, int]]]:
@@ -296,15 +307,11 @@ def _texts(payload: bytes) -> tuple[int, pa.Array]:
 
     A group payload is orjson's compact JSON array of records that each begin with the key ``seq``;
     no object nested in a record begins with it (answers and transactions begin with ``id``, reasons
-    with ``kind``), and a ``"`` inside a string is always escaped: so ``,{"seq":`` occurs exactly
-    where a record ends and the next begins, and splitting there is C-level byte work. Anything
-    else (an old single-record payload) is parsed and written again record by record."""
+    with ``kind``): :func:`_split_array` applies. Anything else (an old single-record payload) is
+    parsed and written again record by record."""
     if payload.startswith(b"[" + _REC) and payload.endswith(b"}]"):
-        parts = payload[1:-1].split(b"," + _REC)
-        head = parts[0][len(_REC) :]
-        parts[0] = head
-        body = pa.array(parts, pa.binary())
-        texts = pc.binary_join_element_wise(pa.scalar(_REC, pa.binary()), body, b"").cast(pa.string())
+        texts = _split_array(payload, _REC)
+        head = payload[1 + len(_REC) :]
         return int(head[: head.index(b",")]), texts
     obj = orjson.loads(payload)
     recs = obj if isinstance(obj, list) else [obj]

@@ -456,23 +456,19 @@ class OnlineFeatures:
         n = len(recs)
         X = np.empty((n, len(self.names)), dtype=np.float64)
         eff = np.empty(n, dtype=np.int64)
-        if n and n <= SWEEP_EVERY - (self.count % SWEEP_EVERY):  # the usual case: one chunk
-            self._chunk(recs, X, eff)
-            if self.count % SWEEP_EVERY == 0 and self.last_ts is not None:
-                self._idx = None
-                self.sweep(self.last_ts)
-            return eff, X
         self._idx = None
         start = 0
         while start < n:
             # split where the eviction sweep falls, so the state never depends on batch boundaries
             room = SWEEP_EVERY - (self.count % SWEEP_EVERY)
             stop = min(n, start + room)
-            self._chunk(recs[start:stop], X[start:stop], eff[start:stop])
+            # the usual case, one chunk, passes recs itself: propagate_many(recs) then reuses its slots
+            part = recs if stop - start == n else recs[start:stop]
+            self._chunk(part, X[start:stop], eff[start:stop])
             start = stop
             if self.count % SWEEP_EVERY == 0 and self.last_ts is not None:
+                self._idx = None  # slots may be reused after the sweep
                 self.sweep(self.last_ts)
-        self._idx = None
         return eff, X
 
     def step(self, rec: Mapping[str, Any]) -> tuple[int, dict[str, float]]:
@@ -617,16 +613,7 @@ class OnlineFeatures:
         pairs.index = {k: i for i, k in enumerate(keys) if k is not None}
         self._bank_codes = {b: i for i, b in enumerate(self._banks)}
         self._cash = frozenset(self.engine.config.cash_formats)
-        eng = self.engine
-        gone = [k for k in eng._accounts if k not in index]  # held by the engine only: idle, forget
-        if gone:
-            eng.forget(gone)
-        eng._keys = [None if k is None else index[k] for k in eng._keys]
-        eng._accounts = {k: i for i, k in enumerate(eng._keys) if k is not None}
-        eng._ext = np.full(max(len(self.accounts.keys), 1), -1, dtype=np.int64)
-        for k, i in eng._accounts.items():
-            eng._ext[k] = i
-        eng._banks = {self._bank_codes[b]: i for b, i in eng._banks.items() if b in self._bank_codes}
+        self.engine.rekey(index, self._bank_codes)
 
     def propagate_many(self, recs: Sequence[Mapping[str, Any]], p1: np.ndarray | None) -> np.ndarray:
         """Account-suspicion features of ``recs`` (n × 8, :data:`PROPAGATED_FEATURES`), then their
@@ -669,7 +656,6 @@ class ModelColumns:
                     break
             else:
                 self.src[j] = 3
-        self.groups = [(np.flatnonzero(self.src == k), self.col[self.src == k]) for k in range(3)]
         self.width = len(names)
         self._n_rules = len(rules)
         #: (online width, column of each name in the parts side by side)

@@ -29,7 +29,7 @@ import os
 import pickle
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -894,7 +894,7 @@ class RealtimeService:
             after, upto = self.stored_seq, self.logged_seq  # logged_seq: appended and fsynced
             if upto <= after:
                 return 0
-            with _store_file_lent(self.gate):
+            with self.gate.file_lent():  # the worker process opens the store file meanwhile
                 stored, n = self._worker.drain(after, upto, self.config.drain_batch)
         else:
             batch = self.backlog[: self.config.drain_batch]
@@ -987,19 +987,6 @@ def clean_state(
     for chunk in stored.to_batches(8192):
         state.step_many([orjson.loads(text) for text in chunk.column(0).to_pylist()])
     return state
-
-
-@contextlib.contextmanager
-def _store_file_lent(gate: Any) -> Iterator[None]:
-    """The store file closed in this process and kept from its units of work while the block runs
-    (the drain worker process opens it); a gate without ``file_lent`` lends nothing (DuckDB's own
-    lock, which the worker waits on, then keeps the two apart)."""
-    lend = getattr(gate, "file_lent", None)
-    if lend is None:
-        yield
-        return
-    with lend():
-        yield
 
 
 HISTORY_SQL = """
