@@ -402,9 +402,8 @@ class NameIndex:
         # IDF_MIN_NAMES names, so that every token of a tiny list weighs as a rare one
         n = max(n_names, IDF_MIN_NAMES)
         self.idf = np.log((n + 1) / (df + 0.5)) if len(df) else np.zeros(0)
-        initials = np.asarray([len(c) == 1 for c in self.v_canon], dtype=np.bool_)
-        if len(df):
-            self.idf[initials] = np.minimum(self.idf[initials], INITIAL_WEIGHT)
+        self._initials = np.asarray([len(c) == 1 for c in self.v_canon], dtype=np.bool_)
+        self._cap_initials()
         self.idf_max = float(math.log(n + 1) + 0.7)
         self.name_wtot = np.add.reduceat(self.idf[self.nt_vid], self.nt_ptr[:-1]) if n_names else _EMPTY_F
         #: how many entities of one list carry each name (sorted canonical tokens): ambiguity of an alias
@@ -774,14 +773,18 @@ class NameIndex:
                 detail += f"; also listed as {self.name_text[nid2]!r} ({s2:.2f}): {score - al.score:+.2f}"
         return Feature("name", 1.0, score, f"{q.name!r} vs {self.name_text[nid]!r}: {detail}")
 
+    def _cap_initials(self) -> None:
+        """One-letter tokens (initials: "Ahmed, Abubakar K.") weigh at most :data:`INITIAL_WEIGHT`."""
+        if len(self.idf):
+            self.idf[self._initials] = np.minimum(self.idf[self._initials], INITIAL_WEIGHT)
+
     def borrow_weights(self, other: NameIndex) -> None:
         """Weigh tokens (names' and queries') with ``other``'s IDF: rare tokens keep weighing more
         in a small index (a pair; training on one list with the token frequencies of all)."""
         for canon, vid in self.vocab.items():
             gv = other.vocab.get(canon)
             self.idf[vid] = other.idf[gv] if gv is not None else other.idf_max
-            if len(canon) == 1:
-                self.idf[vid] = min(self.idf[vid], INITIAL_WEIGHT)
+        self._cap_initials()
         self.idf_max = other.idf_max
         learned = self.params[[_k.P_SHIFT, _k.P_GATE]]
         self.params = self.config.kernel_params(self.idf_max)
