@@ -81,3 +81,15 @@ def test_demo_runs_end_to_end(tmp_path: Path, shared_data: Path) -> None:
         found = by_code.get("items", by_code.get("alerts")) if isinstance(by_code, dict) else by_code
         assert any(a["source"] == source for a in found), (code, found)
     assert (ws / "art_matches.csv").exists()
+    # run again on the same workspace: it completes, the demo users keep their passwords
+    again = subprocess.run(
+        [sys.executable, "-m", "filiere.cli", "demo", "--workspace", str(ws), "--rows", "20000", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "filiere demo ready" in again.stdout
+    assert (ws / "demo-credentials.txt").read_text(encoding="utf-8").split() == creds

@@ -43,6 +43,35 @@ def _run(args: list[str], *, title: str, env: dict[str, str]) -> str:
     return proc.stdout
 
 
+def _demo_users(cred_file: Path, env: dict[str, str]) -> dict[str, str]:
+    """Password of each demo user: a new one for a user the workspace lacks; for one it holds already
+    (the demo run again on its workspace), the one ``cred_file`` kept from the earlier run."""
+    kept = dict(
+        line.split(" ", 1) for line in cred_file.read_text(encoding="utf-8").splitlines() if " " in line
+    ) if cred_file.exists() else {}  # fmt: skip
+    listed = _run(["users", "list", "--json"], title="the workspace's users", env=env).strip().splitlines()
+    existing = {u["username"] for u in json.loads(listed[-1])} if listed else set()
+    creds: dict[str, str] = {}
+    for role in ("analyst", "supervisor"):
+        name = f"demo-{role}"
+        if name in existing:
+            if name not in kept:
+                raise FiliereError(
+                    f"{name} exists in this workspace but {cred_file} does not hold its password: "
+                    "run the demo with another --workspace"
+                )
+            creds[role] = kept[name]
+            console.print(f"  {name} exists already: its password is the one in {cred_file}")
+            continue
+        creds[role] = secrets.token_urlsafe(9)
+        _run(
+            ["users", "add", name, "--role", role, "--password", creds[role], "--json"],
+            title=f"create the demo {role}",
+            env=env,
+        )
+    return creds
+
+
 def _last_json(text: str) -> dict[str, object]:
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -115,14 +144,8 @@ def run_demo(workspace: Path, *, rows: int, seed: int, shared_data: Path, serve:
     det = _last_json(_run(["detect", "--json"], title="score transactions and raise explained alerts", env=env))
     console.print(f"  {det}")
     _vectors(workspace, world, shared_data, env)
-    creds = {"analyst": secrets.token_urlsafe(9), "supervisor": secrets.token_urlsafe(9)}
-    for role, pw in creds.items():
-        _run(
-            ["users", "add", f"demo-{role}", "--role", role, "--password", pw, "--json"],
-            title=f"create the demo {role}",
-            env=env,
-        )
     cred_file = workspace / "demo-credentials.txt"
+    creds = _demo_users(cred_file, env)
     cred_file.write_text("".join(f"demo-{r} {p}\n" for r, p in creds.items()), encoding="utf-8")
     cred_file.chmod(0o600)
     console.print(_run(["summary"], title="what the workspace holds", env=env))
