@@ -21,6 +21,7 @@ CASES = {
     "patterns_vs_gfp": ["--rows", "20000", "--family-rows", "5000", "--latency-n", "500", "--no-gfp"],
     "detection": ["--rows", "30000", "--seeds", "1,2", "--templates", "amlworld-hi", "--no-gfp"],
     "screening": ["--rows", "60", "--fp-names", "100", "--no-peer"],
+    "screening_pairs": ["--no-peer"],
     "realtime": ["--rows", "3000", "--single", "300", "--batches", "5", "--seconds", "5", "--no-fault"],
     "realtime_compute": ["--rows", "3000", "--warm", "1000", "--batches", "20"],
     "art": ["--rows", "10", "--no-images"],

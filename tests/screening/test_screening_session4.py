@@ -31,7 +31,8 @@ def test_voicing_confusions_are_forgiven() -> None:
     assert devoiced(tokenize("Chun")[0].canon) == devoiced(tokenize("Jun")[0].canon)
     idx = _index(("x:1", ["Paek Se Bong"]), ("x:2", ["Cho Yon Chun"]), ("x:3", ["Mehmed Ali"]))
     cal = VOICING_SIM**idx.config.sim_power
-    assert _sim(idx, "Pong", "Bong") == pytest.approx(cal)
+    # (at least the voicing similarity: the romanisation edit cost of b/p can rank it higher)
+    assert _sim(idx, "Pong", "Bong") >= cal - 1e-9
     # a three-letter syllable is found through the voicing key alone (no skeleton, no deletions)
     assert _sim(idx, "Jun", "Chun") == pytest.approx(cal)
     assert _sim(idx, "Mehmet", "Mehmed") >= cal

@@ -138,3 +138,73 @@ def alias_cases(entities: list[ListEntity]) -> list[Case]:
             rare = any(df.get(w, 0) < rare_below for w in shared)
             cases.append(Case(ei, name, "variant" if shared else "distinct", rare))
     return cases
+
+
+#: romanisation edits of one word (regex, replacements): what another transliteration of the same
+#: Arabic, Persian, Cyrillic or Korean name changes (vowels, qaf k/q/g, dhal dh/z/d, kh/h, sh/ch, y/i…)
+_ROMANISATION: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"(?<=[^aeiou])a(?=[^aeiou])", ("e", "o")),
+    (r"(?<=[^aeiou])e(?=[^aeiou])", ("a", "i")),
+    (r"(?<=[^aeiou])i(?=[^aeiou])", ("e", "ee", "y")),
+    (r"(?<=[^aeiou])o(?=[^aeiou])", ("u", "ou")),
+    (r"(?<=[^aeiou])u(?=[^aeiou])", ("o", "ou", "oo")),
+    (r"^o", ("u",)),
+    (r"^u", ("o",)),
+    (r"^e", ("i",)),
+    (r"^i", ("e",)),
+    (r"ou", ("u", "o")),
+    (r"ee", ("i",)),
+    (r"y", ("i",)),
+    (r"(?<=[aeiou])i(?=[aeiou])", ("y",)),
+    (r"q", ("k", "g")),
+    (r"k(?!h)", ("q", "c")),
+    (r"(?<!s)h(?=[aeiou])", ("",)),
+    (r"kh", ("h", "k", "ch")),
+    (r"dh", ("z", "d", "th")),
+    (r"z", ("dh", "s")),
+    (r"th", ("t", "s")),
+    (r"sh", ("ch", "sch", "s")),
+    (r"ch", ("sh", "tch")),
+    (r"j", ("dj", "g", "zh")),
+    (r"w", ("ou", "v", "u")),
+    (r"v", ("w",)),
+    (r"([bdfklmnrst])\1", (r"\1",)),
+    (r"(?<=[aeiou])([bdfklmnrst])(?=[aeiou])", (r"\1\1",)),
+    (r"(?<=[aeiou])h$", ("",)),
+    (r"a$", ("ah",)),
+    (r"ph", ("f",)),
+    (r"f", ("ph",)),
+)
+
+
+def romanisation_variant(name: str, rng: random.Random) -> str | None:
+    """The name written in another romanisation: every word changed with probability 0.6 (at least
+    one), by one or two of the edits above; sometimes a middle name left out or the article attached.
+    ``None`` when no edit applies (a name of initials or digits). Training data for the scorer: the
+    spellings of one name that share no word exactly ("Moammar Gaddafi" / "Muammar al-Qadhafi")."""
+    import re
+
+    words = name.lower().replace("-", " ").split()
+    if not words:
+        return None
+    out: list[str] = []
+    changed = False
+    force = rng.randrange(len(words))
+    for i, w in enumerate(words):
+        if (i == force or rng.random() < 0.6) and len(w) >= 3 and w not in PARTICLES:
+            for _ in range(1 + (rng.random() < 0.4)):
+                options = [(p, r) for p, r in _ROMANISATION if re.search(p, w)]
+                if not options:
+                    break
+                pat, reps = rng.choice(options)
+                hits = list(re.finditer(pat, w))
+                m = rng.choice(hits)
+                w2 = w[: m.start()] + m.expand(rng.choice(reps)) + w[m.end() :]
+                changed |= w2 != w
+                w = w2
+        out.append(w)
+    if len(out) >= 3 and rng.random() < 0.15:
+        del out[rng.randrange(1, len(out) - 1)]
+    if not changed:
+        return None
+    return " ".join(x.capitalize() for x in out if x)

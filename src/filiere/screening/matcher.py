@@ -25,9 +25,10 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from filiere.screening import _kernels as _k
+from filiere.screening._translit import translit_similarity
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
-from filiere.screening.normalize import Token, canon_token, devoiced, phonetic, skeleton, tokenize
+from filiere.screening.normalize import Token, canon_join, devoiced, phonetic, skeleton, tokenize
 from filiere.screening.scorer import NameModel, default_model, logit, sigmoid
 
 DEFAULT_THRESHOLD = 0.70
@@ -111,7 +112,7 @@ def calibrate(sims: np.ndarray, power: float) -> np.ndarray:
 
 def joined_token(a: Token, b: Token) -> Token:
     """Two adjacent tokens written as one ("abdul" + "qader" → "abdkader")."""
-    c = canon_token(a.text + b.text)
+    c = canon_join(a.canon, b.canon)
     return Token(a.text + b.text, c, skeleton(c), a.unvoweled)
 
 
@@ -151,7 +152,21 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -
         lev = max(lev, VOICING_SIM)
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
+    if lev < 0.95 and min(len(q.canon), len(canon)) >= 3:
+        # romanisation's own edits cost less: vowels, a dropped h, qaf k/g, dhal z/d… (_translit)
+        lev = max(lev, translit_similarity(q.canon, canon))
     return lev if lev >= MIN_TOKEN_SIM else 0.0
+
+
+_CLASS = str.maketrans("gzptvx", "kdbdfk", "hj")
+
+
+def consonant_class(skel: str) -> str:
+    """A skeleton with the consonants romanisation confuses written alike (k/g, z/d/t, b/p, f/v,
+    ch/č) and ``h`` and ``j`` (y in Slavic spellings: "Janukovič") dropped: the blocking key of
+    :func:`~filiere.screening._translit`'s edits ("" when shorter than three letters)."""
+    c = skel.translate(_CLASS)
+    return c if len(c) >= 3 else ""
 
 
 @dataclass(slots=True)
@@ -428,6 +443,7 @@ class NameIndex:
         self.by_phon: dict[str, list[int]] = {}
         self.by_del: dict[str, list[int]] = {}
         self.by_voice: dict[str, list[int]] = {}
+        self.by_class: dict[str, list[int]] = {}
         for vid, (c, sk, jn) in enumerate(zip(self.v_canon, self.v_skel, self.v_joined, strict=True)):
             self.by_skel.setdefault(sk, []).append(vid)
             if jn:
@@ -436,6 +452,8 @@ class NameIndex:
                 self.by_voice.setdefault(devoiced(c), []).append(vid)
             if len(c) >= 4:
                 self.by_phon.setdefault(phonetic(c), []).append(vid)
+                if consonant_class(sk):
+                    self.by_class.setdefault(consonant_class(sk), []).append(vid)
             for d in _deletes(c):
                 self.by_del.setdefault(d, []).append(vid)
         self._expand_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
@@ -463,8 +481,13 @@ class NameIndex:
             cands.update(self.by_skel.get(t.skel, ()))
         if len(t.canon) >= 3 and not joined and not t.unvoweled:
             cands.update(self.by_voice.get(devoiced(t.canon), ()))
+        if len(t.canon) == 3 and not joined:
+            # a listed token one letter longer ("iad" / "eiad": "Iyad" / "Eyad")
+            cands.update(self.by_del.get(t.canon, ()))
         if len(t.canon) >= 4 and not joined:
             cands.update(self.by_phon.get(phonetic(t.canon), ()))
+            if consonant_class(t.skel):
+                cands.update(self.by_class.get(consonant_class(t.skel), ()))
             cands.update(self.by_del.get(t.canon, ()))
             for d in _deletes(t.canon):
                 cands.update(self.by_del.get(d, ()))

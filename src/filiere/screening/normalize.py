@@ -34,7 +34,7 @@ HONORIFICS = frozenset(
 PARTICLES = frozenset(
     """
     al el ul bin ben ibn bn bint ould wuld ag de da di du del della der den van von vom zu y e the of and et und
-    u i ur ud us un uz ush ad ar as az ash
+    u i ur ud us uz ush ad ar as az ash
     """.split()  # noqa: SIM905
 )
 
@@ -66,6 +66,8 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _VOWELS = re.compile(r"[aeiou]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+#: between two Hangul syllables: each is romanised on its own ("김정은" → "gim jeong eun", as "Kim Jong Un")
+_HANGUL_GAP = re.compile(r"(?<=[\uac00-\ud7a3])(?=[\uac00-\ud7a3])")
 _SPLIT = re.compile(r"[^\w]+|_")
 #: apostrophe-like marks (ayin, hamza, backtick, acute accent) join a word: "jama`at" is one word
 _APOSTROPHES = re.compile("['`?\u00b4\u02b9-\u02bf\u2018\u2019]")
@@ -87,6 +89,18 @@ def canon_token(tok: str) -> str:
     for a, b in _RULES:
         if a in tok:
             tok = tok.replace(a, b)
+    return _fold(tok)
+
+
+@lru_cache(maxsize=200_000)
+def canon_join(a: str, b: str) -> str:
+    """Two adjacent canonical tokens written as one ("abd" + "hamid" → "abdhamid", as
+    ``canon_token("abdelhamid")``): the digraph rules are not applied again across the join, where
+    they would read a "d" + "h" as a dhal ("abzamid")."""
+    return _fold(a + b)
+
+
+def _fold(tok: str) -> str:
     tok = _DOUBLE.sub(r"\1", tok)
     m = _ABD.match(tok)
     if m:
@@ -137,6 +151,7 @@ def to_latin(text: str) -> str:
     """Any script → lower-case ASCII (rigour's transliteration: ICU for Arabic, Han…)."""
     if not text.isascii():
         text = text.replace("\u0629", "\u0627")  # ta marbuta is pronounced -a: "فاطمة" → fatma
+        text = _HANGUL_GAP.sub(" ", text)
         text = ascii_text(unicodedata.normalize("NFC", text))
     return text.lower()
 
