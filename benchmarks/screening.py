@@ -187,6 +187,10 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--hand-set", action="store_true", help="the hand-set name score instead of the learned one")
     ap.add_argument("--misses", type=Path, default=None, help="write the variant misses (JSON lines) here")
+    ap.add_argument(
+        "--served-idf", action="store_true",
+        help="token weights of UN + OFAC together (as served with both loaded), not of the queried list alone",
+    )  # fmt: skip
     args = ap.parse_args()
     rng = random.Random(11)
 
@@ -232,6 +236,9 @@ def main() -> None:
 
     for label, ents in (("UN", un), ("OFAC", ofac)):
         idx = NameIndex(ents, both.config)
+        if args.served_idf:
+            # token weights as served (and as trained) when both lists are loaded: IDF over UN + OFAC
+            idx.borrow_weights(both.index)
         cases = alias_cases(ents)
         if args.rows:
             rng.shuffle(cases)

@@ -114,3 +114,15 @@ def test_known_spellings_match_and_namesakes_do_not(screener: Screener) -> None:
     ]  # fmt: skip
     for a, b in classics:
         assert screener.index.compare(a, b, "Person").score >= screener.threshold, (a, b)
+
+
+def test_short_words_that_differ_in_one_vowel_are_found() -> None:
+    idx = NameIndex([ListEntity("x:1", "Person", "Choi Ryong-hae", names=["Choi Ryong-hae"])])
+    (t,) = tokenize("Choe")
+    vids, _sims, _w = idx.expand(t)
+    assert idx.vocab[canon_token("choi")] in vids.tolist()
+    assert idx.search(Query("Choe Ryong Hae"), cutoff=0.0)[0].score > 0.9
+    # two vowels of a three-letter word is another word: "Ali" is not "Ila"
+    (a,) = tokenize("Ali")
+    idx2 = NameIndex([ListEntity("x:2", "Person", "Ila Hassan", names=["Ila Hassan"])])
+    assert idx2.vocab["ila"] not in idx2.expand(a)[0].tolist()

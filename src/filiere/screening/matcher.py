@@ -37,6 +37,8 @@ DEFAULT_CUTOFF = 0.50
 MIN_TOKEN_SIM = 0.70
 #: similarity of a token written with the Arabic article attached ("alrawi") to the bare one ("rawi")
 ATTACHED_ARTICLE_SIM = 0.95
+#: a romanisation edit in a word of three or four letters must leave it at least this similar (one vowel)
+SHORT_TRANSLIT_SIM = 0.85
 #: similarity of two tokens that differ only in the voicing of stops ("pong" / "bong", "jun" / "chun")
 VOICING_SIM = 0.85
 IDF_MIN_NAMES = 20_000
@@ -153,12 +155,23 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -
     elif len(q.canon) >= 5 and len(canon) >= 5 and phonetic(q.canon) == phonetic(canon):
         lev = max(lev, 0.8)
     if lev < 0.95 and min(len(q.canon), len(canon)) >= 3:
-        # romanisation's own edits cost less: vowels, a dropped h, qaf k/g, dhal z/d… (_translit)
-        lev = max(lev, translit_similarity(q.canon, canon))
+        # romanisation's own edits cost less: vowels, a dropped h, qaf k/g, dhal z/d… (_translit);
+        # in a word of three or four letters, only one such edit ("choe" / "choi", not "ali" / "ila")
+        tr = translit_similarity(q.canon, canon)
+        if tr >= SHORT_TRANSLIT_SIM or min(len(q.canon), len(canon)) >= 5:
+            lev = max(lev, tr)
     return lev if lev >= MIN_TOKEN_SIM else 0.0
 
 
 _CLASS = str.maketrans("gzptvx", "kdbdfk", "hj")
+_VOWEL_CLASS = str.maketrans("eiou", "aaaa")
+
+
+def vowel_class(canon: str) -> str:
+    """A token with every vowel written "a": the blocking key of words that differ only in their
+    vowels, short ones included ("choe" / "choi", "jong" / "jang"), which the skeleton key (three
+    consonants at least) and the deletion keys (four letters) do not reach."""
+    return canon.translate(_VOWEL_CLASS)
 
 
 def consonant_class(skel: str) -> str:
@@ -444,12 +457,14 @@ class NameIndex:
         self.by_del: dict[str, list[int]] = {}
         self.by_voice: dict[str, list[int]] = {}
         self.by_class: dict[str, list[int]] = {}
+        self.by_vowel: dict[str, list[int]] = {}
         for vid, (c, sk, jn) in enumerate(zip(self.v_canon, self.v_skel, self.v_joined, strict=True)):
             self.by_skel.setdefault(sk, []).append(vid)
             if jn:
                 continue
             if len(c) >= 3:
                 self.by_voice.setdefault(devoiced(c), []).append(vid)
+                self.by_vowel.setdefault(vowel_class(c), []).append(vid)
             if len(c) >= 4:
                 self.by_phon.setdefault(phonetic(c), []).append(vid)
                 if consonant_class(sk):
@@ -481,6 +496,7 @@ class NameIndex:
             cands.update(self.by_skel.get(t.skel, ()))
         if len(t.canon) >= 3 and not joined and not t.unvoweled:
             cands.update(self.by_voice.get(devoiced(t.canon), ()))
+            cands.update(self.by_vowel.get(vowel_class(t.canon), ()))
         if len(t.canon) == 3 and not joined:
             # a listed token one letter longer ("iad" / "eiad": "Iyad" / "Eyad")
             cands.update(self.by_del.get(t.canon, ()))
