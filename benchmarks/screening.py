@@ -232,6 +232,23 @@ def main() -> None:
     fpq_res = both.index.search_many(fpq, limit=10, cutoff=0.0)
     fpq_rate = sum(any(m.score >= thr for m in r) for r in fpq_res) / max(len(fp_names), 1)
     qual_rows: list[tuple[str, int, float, float, float, float]] = []
+    # ---- the scenario generator's own variants of UN-listed people (what the demo worlds plant), against
+    # UN + OFAC as served: the UN entity must come back (an OFAC listing of the same person may too)
+    from filiere.scenario import names as scen_names
+
+    vrng = random.Random(31)
+    scen_q: list[tuple[str, str, str]] = []  # (variant kind, name, UN entity id)
+    for person in scen_names.listed_people():
+        for _ in range(4):
+            name, kind = scen_names.spelling_variant(person.name, vrng)
+            scen_q.append((kind, name, f"un:{person.reference}"))
+    scen_res = both.index.search_many([Query(n) for _k, n, _t in scen_q], limit=10, cutoff=0.0)
+    scen_rows: dict[str, list[int]] = {}
+    for (kind, _n, target), res in zip(scen_q, scen_res, strict=True):
+        row = scen_rows.setdefault(kind, [0, 0, 0])
+        row[0] += 1
+        row[1] += next((m.entity_id for m in res if m.entity_id.startswith("un:")), None) == target
+        row[2] += any(m.entity_id == target and m.score >= thr for m in res)
     miss_rows: list[tuple[str, int, dict[str, int]]] = []
 
     for label, ents in (("UN", un), ("OFAC", ofac)):
@@ -361,6 +378,14 @@ def main() -> None:
         if rare:
             print(f"\n{label}: variant recall@{thr} excluding category (d), i.e. the aliases sharing a rare word "
                   f"(NOT the issue's definition, which counts every variant): {rare[4]:.3f} of {rare[2]:,}")  # fmt: skip
+    print()
+    print("The scenario generator's spelling variants of UN-listed people (`scenario.names.spelling_variant`, 4 per")
+    print("person of its package extract), screened against UN + OFAC as served:\n")
+    print(f"| variant | queries | UN entity first among UN entities | UN entity at {thr} |")
+    print("|---|---:|---:|---:|")
+    for kind in sorted(scen_rows):
+        n, first, found = scen_rows[kind]
+        print(f"| {kind} | {n:,} | {first / n:.3f} | {found / n:.3f} |")
     print()
     head = " | ".join(f"recall at {r:.1%} FP (≥ {t:.3f})" for r, t in zip(CURVE_RATES, fp_thresholds, strict=True))
     print(f"| list | aliases | {head} |")
