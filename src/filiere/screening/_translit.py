@@ -84,3 +84,36 @@ def translit_similarity(a: str, b: str) -> float:
     ua = np.frombuffer(a.encode("ascii"), dtype=np.uint8)
     ub = np.frombuffer(b.encode("ascii"), dtype=np.uint8)
     return max(0.0, 1.0 - float(_weighted(ua, ub, _SUB, _INDEL)) / n)
+
+
+@njit(cache=True)
+def _weighted_many(
+    q: np.ndarray, buf: np.ndarray, ptr: np.ndarray, vids: np.ndarray, sub: np.ndarray, indel: np.ndarray
+) -> np.ndarray:
+    out = np.zeros(len(vids), dtype=np.float64)
+    for i in range(len(vids)):
+        v = vids[i]
+        b = buf[ptr[v] : ptr[v + 1]]
+        n = max(len(q), len(b))
+        if n == 0:
+            continue
+        out[i] = max(0.0, 1.0 - _weighted(q, b, sub, indel) / n)
+    return out
+
+
+def pack(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical tokens as one byte buffer and offsets (for :func:`translit_many`; a non-ASCII
+    letter becomes "?", which no cheap edit reaches)."""
+    raw = [t.encode("ascii", "replace") for t in tokens]
+    ptr = np.zeros(len(raw) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(r) for r in raw])
+    buf = np.frombuffer(b"".join(raw), dtype=np.uint8) if raw else np.zeros(0, dtype=np.uint8)
+    return buf, ptr
+
+
+def translit_many(q: str, buf: np.ndarray, ptr: np.ndarray, vids: np.ndarray) -> np.ndarray:
+    """:func:`translit_similarity` of ``q`` with each packed token ``vids`` (one compiled call)."""
+    if not q.isascii() or not len(vids):
+        return np.zeros(len(vids), dtype=np.float64)
+    qa = np.frombuffer(q.encode("ascii"), dtype=np.uint8)
+    return np.asarray(_weighted_many(qa, buf, ptr, vids, _SUB, _INDEL))

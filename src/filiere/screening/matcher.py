@@ -25,7 +25,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from filiere.screening import _kernels as _k
-from filiere.screening._translit import translit_similarity
+from filiere.screening._translit import pack, translit_many, translit_similarity
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
 from filiere.screening.normalize import Token, canon_join, devoiced, phonetic, skeleton, tokenize
@@ -134,9 +134,10 @@ def _shape(canon: str) -> str:
 _V = frozenset("aeiou")
 
 
-def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -> float:
+def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False, tr: float | None = None) -> float:
     """Similarity of a query token to a vocabulary token, forgiving transliteration confusions
-    (``unvoweled``: the vocabulary token was written without short vowels, in Arabic script)."""
+    (``unvoweled``: the vocabulary token was written without short vowels, in Arabic script; ``tr``:
+    the romanisation-edit similarity when already computed, batched, by :func:`translit_many`)."""
     if q.canon == canon:
         return 1.0
     lev = float(Levenshtein.normalized_similarity(q.canon, canon))
@@ -157,7 +158,8 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False) -
     if lev < 0.95 and min(len(q.canon), len(canon)) >= 3:
         # romanisation's own edits cost less: vowels, a dropped h, qaf k/g, dhal z/d… (_translit);
         # in a word of three or four letters, only one such edit ("choe" / "choi", not "ali" / "ila")
-        tr = translit_similarity(q.canon, canon)
+        if tr is None:
+            tr = translit_similarity(q.canon, canon)
         if tr >= SHORT_TRANSLIT_SIM or min(len(q.canon), len(canon)) >= 5:
             lev = max(lev, tr)
     return lev if lev >= MIN_TOKEN_SIM else 0.0
@@ -471,6 +473,7 @@ class NameIndex:
                     self.by_class.setdefault(consonant_class(sk), []).append(vid)
             for d in _deletes(c):
                 self.by_del.setdefault(d, []).append(vid)
+        self._vbuf, self._vptr = pack(self.v_canon)
         self._expand_cache: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
         self._joined_cache: dict[tuple[str, str, bool], Token] = {}
         #: compare Latin query tokens with Arabic-script list tokens by skeleton too: only for a pair
@@ -512,9 +515,12 @@ class NameIndex:
                     cands.add(v)
         vids: list[int] = []
         sims: list[float] = []
-        for vid in cands:
+        order = list(cands)
+        # the romanisation-edit similarities of all candidates in one compiled call
+        trs = translit_many(t.canon, self._vbuf, self._vptr, np.asarray(order, dtype=np.int64)).tolist()
+        for vid, tr in zip(order, trs, strict=True):
             s = token_similarity(
-                t, self.v_canon[vid], self.v_skel[vid], self.skeleton_both_ways and self.v_unvoweled[vid]
+                t, self.v_canon[vid], self.v_skel[vid], self.skeleton_both_ways and self.v_unvoweled[vid], tr
             )
             if s > 0:
                 vids.append(vid)
