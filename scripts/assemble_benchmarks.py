@@ -33,9 +33,9 @@ CI runs each benchmark at a small size (`tests/test_benchmarks_smoke.py`) so the
 | detection | F1 ≥ 0.80 on amlworld-hi (5M) | 0.796 (report seed); 0.796–0.803 over model seeds 7–9 | edge |
 | detection | F1 ≥ GFP+LGBM + 5 points, hi and li | 5M: 0.796 vs 0.325 (hi), 0.759 vs 0.237 (li) | yes |
 | detection | 5M end to end ≤ 5 min on 2 cores | 255–279 s (quiet), 420–437 CPU-s, 10–12 GB | yes |
-| screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | 0.726 UN / 0.724 OFAC at 1 % (0.695 / 0.689 at 0.7) | no |
+| screening | variant recall ≥ 0.95 at ≤ 1 % false alerts | UN 0.726, OFAC 0.724 (±0.025) at 1 % FP | no |
 | screening | top-1 ≥ 0.85 | 0.835 UN / 0.828 OFAC (logic-v2: 0.825 / 0.804) | **no** |
-| screening | ≥ 2,000 queries/s, index ≤ 10 s | 3,029 q/s (1 process, quiet), 4,279 (2), index 2.31 s | yes |
+| screening | ≥ 2,000 queries/s, index ≤ 10 s | 2,857–3,109 q/s (1 process), 3,802–3,981 (2), index ≤ 3.5 s | yes |
 | screening | (names from outside the lists) | 57 / 68 spellings matched, 2 / 34 namesakes (logic-v2 52, 5) | - |
 | real-time | ≥ 2,000 single tx/s with p99 ≤ 35 ms | 2,253–2,693 tx/s, p99 12.2–16.6 ms (quiet) | yes |
 | real-time | ≥ 20,000 tx/s in batches of 100 | 21,967–23,451 tx/s (75–97 µs server CPU/tx, quiet) | yes |
