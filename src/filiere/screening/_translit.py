@@ -74,18 +74,6 @@ def _weighted(a: np.ndarray, b: np.ndarray, sub: np.ndarray, indel: np.ndarray) 
     return float(prev[m])
 
 
-def translit_similarity(a: str, b: str) -> float:
-    """``1 − weighted edit cost / longer length`` of two canonical (ASCII) tokens."""
-    if a == b:
-        return 1.0
-    n = max(len(a), len(b))
-    if n == 0 or not (a.isascii() and b.isascii()):
-        return 0.0
-    ua = np.frombuffer(a.encode("ascii"), dtype=np.uint8)
-    ub = np.frombuffer(b.encode("ascii"), dtype=np.uint8)
-    return max(0.0, 1.0 - float(_weighted(ua, ub, _SUB, _INDEL)) / n)
-
-
 @njit(cache=True)
 def _weighted_many(
     q: np.ndarray, buf: np.ndarray, ptr: np.ndarray, vids: np.ndarray, sub: np.ndarray, indel: np.ndarray
@@ -117,3 +105,14 @@ def translit_many(q: str, buf: np.ndarray, ptr: np.ndarray, vids: np.ndarray) ->
         return np.zeros(len(vids), dtype=np.float64)
     qa = np.frombuffer(q.encode("ascii"), dtype=np.uint8)
     return np.asarray(_weighted_many(qa, buf, ptr, vids, _SUB, _INDEL))
+
+
+def translit_similarity(a: str, b: str) -> float:
+    """``1 − weighted edit cost / longer length`` of two canonical (ASCII) tokens (one pair: the
+    matcher batches its candidates through :func:`translit_many`)."""
+    if a == b:
+        return 1.0
+    if not b.isascii():
+        return 0.0
+    buf, ptr = pack([b])
+    return float(translit_many(a, buf, ptr, np.zeros(1, dtype=np.int64))[0])

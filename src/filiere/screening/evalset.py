@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from filiere.screening.models import ListEntity
@@ -175,6 +176,7 @@ _ROMANISATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"ph", ("f",)),
     (r"f", ("ph",)),
 )
+_ROMANISATION_RE = tuple((re.compile(p), reps) for p, reps in _ROMANISATION)
 
 
 def romanisation_variant(name: str, rng: random.Random) -> str | None:
@@ -182,8 +184,6 @@ def romanisation_variant(name: str, rng: random.Random) -> str | None:
     one), by one or two of the edits above; sometimes a middle name left out or the article attached.
     ``None`` when no edit applies (a name of initials or digits). Training data for the scorer: the
     spellings of one name that share no word exactly ("Moammar Gaddafi" / "Muammar al-Qadhafi")."""
-    import re
-
     words = name.lower().replace("-", " ").split()
     if not words:
         return None
@@ -193,11 +193,11 @@ def romanisation_variant(name: str, rng: random.Random) -> str | None:
     for i, w in enumerate(words):
         if (i == force or rng.random() < 0.6) and len(w) >= 3 and w not in PARTICLES:
             for _ in range(1 + (rng.random() < 0.4)):
-                options = [(p, r) for p, r in _ROMANISATION if re.search(p, w)]
+                options = [(p, r) for p, r in _ROMANISATION_RE if p.search(w)]
                 if not options:
                     break
                 pat, reps = rng.choice(options)
-                hits = list(re.finditer(pat, w))
+                hits = list(pat.finditer(w))
                 m = rng.choice(hits)
                 w2 = w[: m.start()] + m.expand(rng.choice(reps)) + w[m.end() :]
                 changed |= w2 != w

@@ -28,7 +28,16 @@ from filiere.screening import _kernels as _k
 from filiere.screening._translit import pack, translit_many, translit_similarity
 from filiere.screening.crypto import canonical_address
 from filiere.screening.models import Feature, ListEntity, Match
-from filiere.screening.normalize import Token, canon_join, devoiced, phonetic, skeleton, tokenize
+from filiere.screening.normalize import (
+    Token,
+    canon_join,
+    consonant_class,
+    devoiced,
+    phonetic,
+    skeleton,
+    tokenize,
+    vowel_class,
+)
 from filiere.screening.scorer import NameModel, default_model, logit, sigmoid
 
 DEFAULT_THRESHOLD = 0.70
@@ -163,25 +172,6 @@ def token_similarity(q: Token, canon: str, skel: str, unvoweled: bool = False, t
         if tr >= SHORT_TRANSLIT_SIM or min(len(q.canon), len(canon)) >= 5:
             lev = max(lev, tr)
     return lev if lev >= MIN_TOKEN_SIM else 0.0
-
-
-_CLASS = str.maketrans("gzptvx", "kdbdfk", "hj")
-_VOWEL_CLASS = str.maketrans("eiou", "aaaa")
-
-
-def vowel_class(canon: str) -> str:
-    """A token with every vowel written "a": the blocking key of words that differ only in their
-    vowels, short ones included ("choe" / "choi", "jong" / "jang"), which the skeleton key (three
-    consonants at least) and the deletion keys (four letters) do not reach."""
-    return canon.translate(_VOWEL_CLASS)
-
-
-def consonant_class(skel: str) -> str:
-    """A skeleton with the consonants romanisation confuses written alike (k/g, z/d/t, b/p, f/v,
-    ch/č) and ``h`` and ``j`` (y in Slavic spellings: "Janukovič") dropped: the blocking key of
-    :func:`~filiere.screening._translit`'s edits ("" when shorter than three letters)."""
-    c = skel.translate(_CLASS)
-    return c if len(c) >= 3 else ""
 
 
 @dataclass(slots=True)
@@ -469,8 +459,8 @@ class NameIndex:
                 self.by_vowel.setdefault(vowel_class(c), []).append(vid)
             if len(c) >= 4:
                 self.by_phon.setdefault(phonetic(c), []).append(vid)
-                if consonant_class(sk):
-                    self.by_class.setdefault(consonant_class(sk), []).append(vid)
+                if ck := consonant_class(sk):
+                    self.by_class.setdefault(ck, []).append(vid)
             for d in _deletes(c):
                 self.by_del.setdefault(d, []).append(vid)
         self._vbuf, self._vptr = pack(self.v_canon)
@@ -504,9 +494,10 @@ class NameIndex:
             # a listed token one letter longer ("iad" / "eiad": "Iyad" / "Eyad")
             cands.update(self.by_del.get(t.canon, ()))
         if len(t.canon) >= 4 and not joined:
+            # (the lookups' order is the order candidates meet the alignment's ties: kept as trained)
             cands.update(self.by_phon.get(phonetic(t.canon), ()))
-            if consonant_class(t.skel):
-                cands.update(self.by_class.get(consonant_class(t.skel), ()))
+            if ck := consonant_class(t.skel):
+                cands.update(self.by_class.get(ck, ()))
             cands.update(self.by_del.get(t.canon, ()))
             for d in _deletes(t.canon):
                 cands.update(self.by_del.get(d, ()))
@@ -516,8 +507,12 @@ class NameIndex:
         vids: list[int] = []
         sims: list[float] = []
         order = list(cands)
-        # the romanisation-edit similarities of all candidates in one compiled call
-        trs = translit_many(t.canon, self._vbuf, self._vptr, np.asarray(order, dtype=np.int64)).tolist()
+        # the romanisation-edit similarities of all candidates in one compiled call (token_similarity
+        # reads them on the Latin path only: an Arabic-script token is compared by skeleton)
+        if t.unvoweled:
+            trs = [0.0] * len(order)
+        else:
+            trs = translit_many(t.canon, self._vbuf, self._vptr, np.asarray(order, dtype=np.int64)).tolist()
         for vid, tr in zip(order, trs, strict=True):
             s = token_similarity(
                 t, self.v_canon[vid], self.v_skel[vid], self.skeleton_both_ways and self.v_unvoweled[vid], tr

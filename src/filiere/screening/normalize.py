@@ -9,6 +9,10 @@ Three keys per token:
   without short vowels, so an Arabic-script name transliterates to its skeleton ("aymn" for
   "Ayman"): the skeleton is what a Latin spelling and an Arabic one have in common.
 * ``phon``: the metaphone key (rigour), for the blocking index.
+
+Further blocking keys are computed from these: :func:`devoiced` (voicing of stops),
+:func:`vowel_class` (vowels written alike) and :func:`consonant_class` (the consonants that
+romanisation confuses written alike).
 """
 
 from __future__ import annotations
@@ -130,6 +134,25 @@ def devoiced(canon: str) -> str:
     (Wade-Giles / pinyin), Turkish ("Mehmed" / "Mehmet") and Arabic without a p ("Patek" /
     "Batek") write one sound with either letter."""
     return canon.translate(_DEVOICE)
+
+
+_CLASS = str.maketrans("gzptvx", "kdbdfk", "hj")
+_VOWEL_CLASS = str.maketrans("eiou", "aaaa")
+
+
+def vowel_class(canon: str) -> str:
+    """A token with every vowel written "a": the blocking key of words that differ only in their
+    vowels, short ones included ("choe" / "choi", "jong" / "jang"), which the skeleton key (three
+    consonants at least) and the deletion keys (four letters) do not reach."""
+    return canon.translate(_VOWEL_CLASS)
+
+
+def consonant_class(skel: str) -> str:
+    """A skeleton with the consonants romanisation confuses written alike (k/g, z/d/t, b/p, f/v,
+    ch/č) and ``h`` and ``j`` (y in Slavic spellings: "Janukovič") dropped: the blocking key of
+    :mod:`~filiere.screening._translit`'s edits ("" when shorter than three letters)."""
+    c = skel.translate(_CLASS)
+    return c if len(c) >= 3 else ""
 
 
 @lru_cache(maxsize=200_000)

@@ -347,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     _gn, gen_feats = dump_features(idx, [Query(n) for n in gen])
     gen_valid = _gn >= 0
     variant = np.asarray([c.kind == "variant" for c in cases])
-    aug = alias_rows(idx, romanisation_cases(un)) if args.aug_weight > 0 else None
+    aug_cases = romanisation_cases(un) if args.aug_weight > 0 else []
+    aug = alias_rows(idx, aug_cases) if aug_cases else None
 
     dropped = [f for f in args.drop.split(",") if f]
     unknown = sorted(set(dropped) - set(FEATURE_NAMES))
@@ -355,7 +356,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         ap.error(f"--drop: unknown features {unknown}; known: {', '.join(FEATURE_NAMES)}")
     drop_cols = [FEATURE_NAMES.index(f) for f in dropped]
     if args.dev:
-        _dev(un, cases, idx, feats, is_t, valid, pos, gen_feats, gen_valid, variant, args.hard_weight, drop_cols)
+        _dev(
+            un, cases, idx, feats, is_t, valid, pos, gen_feats, gen_valid, variant, args.hard_weight, drop_cols,
+            (aug_cases, aug, args.aug_weight) if aug is not None else None,
+        )  # fmt: skip
         return
 
     x, y, w = training_set(feats, is_t, valid, pos, gen_feats, gen_valid, args.hard_weight, aug, args.aug_weight)
@@ -414,12 +418,24 @@ def _dev(
     variant: np.ndarray,
     hard_weight: float = HARD_WEIGHT,
     drop_cols: Sequence[int] = (),
+    augment: tuple[list[Case], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], float] | None = None,
 ) -> None:
+    """Two folds of UN entities, trained as :func:`main` trains (``augment``: the romanisation
+    variants, their rows and weight; each fold keeps the variants of its own training entities)."""
     if drop_cols:
         feats, gen_feats = feats.copy(), gen_feats.copy()
         feats[..., list(drop_cols)] = 0.0
         gen_feats[..., list(drop_cols)] = 0.0
-    fold = np.asarray([zlib.crc32(un[c.entity].entity_id.encode()) % 2 for c in cases])
+
+    def fold_of(cs: Sequence[Case]) -> np.ndarray:
+        return np.asarray([zlib.crc32(un[c.entity].entity_id.encode()) % 2 for c in cs])
+
+    fold = fold_of(cases)
+    if augment is not None:
+        aug_cases, (af, at, av, ap), aug_weight = augment
+        af = af.copy()
+        af[..., list(drop_cols)] = 0.0
+        afold = fold_of(aug_cases)
     listed = {canon_key(n) for e in un for n in e.names + e.weak_names}
     cal = [n for n in dict.fromkeys(generate_names(15_000, CALIBRATION_SEED)) if canon_key(n) not in listed][:5000]
     cn, cf = dump_features(idx, [Query(n) for n in cal])
@@ -427,8 +443,13 @@ def _dev(
     gfold = np.arange(len(gen_feats)) % 2
     for f in (0, 1):
         tr, te = fold != f, fold == f
+        aug_f = None
+        if augment is not None:
+            k = afold != f
+            aug_f = (af[k], at[k], av[k], ap[k])
         x, y, w = training_set(
-            feats[tr], is_t[tr], valid[tr], pos[tr], gen_feats[gfold != f], gen_valid[gfold != f], hard_weight
+            feats[tr], is_t[tr], valid[tr], pos[tr], gen_feats[gfold != f], gen_valid[gfold != f], hard_weight,
+            aug_f, aug_weight if augment is not None else 0.0,
         )  # fmt: skip
         model = fit_trees(x, y, w)
         # the same trees without the entity-level features (zeroed), to see what they add
